@@ -1,0 +1,94 @@
+"""What every variant's codec shares: validation of a batch, auth placement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from ._capabilities import check_capabilities
+from ._errors import CascadeValidationError
+from ._message import Message, as_message
+from ._results import MessageState, SendResult
+from ._timefmt import zone
+from ._wire import (
+    BearerToken,
+    CodecSettings,
+    HttpResponse,
+    LoginPassword,
+    SendBatch,
+    StateBatch,
+    Variant,
+)
+
+
+class Codec(Protocol):
+    variant: Variant
+    settings: CodecSettings
+
+    def send_batches(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[SendBatch]: ...
+
+    def parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]: ...
+
+    def state_batches(self, id_messages: Iterable[str | int]) -> list[StateBatch]: ...
+
+    def parse_state(self, batch: StateBatch, response: HttpResponse) -> dict[str, MessageState]: ...
+
+
+class CodecBase:
+    variant: Variant
+
+    def __init__(self, settings: CodecSettings) -> None:
+        self.settings = settings
+        self.tz = zone(settings.timezone)
+
+    def auth_headers(self) -> dict[str, str]:
+        if isinstance(self.settings.auth, BearerToken):
+            return {"Authorization": f"Bearer {self.settings.auth.token}"}
+        return {}
+
+    def credentials(self) -> LoginPassword | None:
+        auth = self.settings.auth
+        return auth if isinstance(auth, LoginPassword) else None
+
+    def validated(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[Message]:
+        """Every message checked, and checked against this variant, before any request."""
+        if isinstance(messages, (Message, Mapping)):
+            messages = [messages]
+        out: list[Message] = []
+        seen_ids: dict[str, int] = {}
+        for index, item in enumerate(messages):
+            try:
+                message = as_message(item)
+                check_capabilities(message, self.variant)
+            except CascadeValidationError as exc:
+                raise exc.at(index) from None
+            for recipient in message.recipients:
+                cid = recipient.client_id_message
+                cid = None if cid is None else str(cid)
+                if cid is None:
+                    continue
+                if cid in seen_ids:
+                    raise CascadeValidationError(
+                        "client_id_message",
+                        f"{cid} is used twice (also in message {seen_ids[cid]}); the gateway "
+                        "would drop the second send",
+                        index,
+                    )
+                seen_ids[cid] = index
+            out.append(message)
+        if not out:
+            raise CascadeValidationError("messages", "at least one message is required")
+        return out
+
+
+def unique_ids(id_messages: Iterable[str | int]) -> list[str]:
+    """Ids as strings, duplicates dropped, order kept; bad ids refused."""
+    if isinstance(id_messages, (str, int)):
+        id_messages = [id_messages]
+    out: dict[str, None] = {}
+    for value in id_messages:
+        text = str(value).strip()
+        if not text.isdigit() or isinstance(value, bool):
+            raise CascadeValidationError("id_message", f"must be a numeric id (got {value!r})")
+        out[text] = None
+    return list(out)

@@ -1,0 +1,89 @@
+"""Typed errors. Every message is built from field names, rules and gateway texts only,
+never from URLs, headers or bodies that could carry credentials."""
+
+from __future__ import annotations
+
+__all__ = [
+    "CascadeAuthError",
+    "CascadeDuplicateRequestError",
+    "CascadeError",
+    "CascadeGatewayError",
+    "CascadeResponseError",
+    "CascadeServerError",
+    "CascadeTransportError",
+    "CascadeValidationError",
+]
+
+
+class CascadeError(Exception):
+    """Base of every error raised by this provider."""
+
+
+class CascadeValidationError(CascadeError, ValueError):
+    """Bad input, found before anything was sent."""
+
+    def __init__(self, field: str, rule: str, message_index: int | None = None) -> None:
+        self.field = field
+        self.rule = rule
+        self.message_index = message_index
+        where = f"message[{message_index}]." if message_index is not None else ""
+        super().__init__(f"{where}{field}: {rule}")
+
+    def at(self, message_index: int) -> CascadeValidationError:
+        """The same error, located in a batch."""
+        return CascadeValidationError(self.field, self.rule, message_index)
+
+
+class CascadeGatewayError(CascadeError):
+    """The gateway refused the whole request with an error text."""
+
+    def __init__(self, text: str, *, http_status: int | None = None) -> None:
+        self.text = text
+        self.http_status = http_status
+        super().__init__(f"gateway error: {text}")
+
+
+class CascadeAuthError(CascadeGatewayError):
+    """Wrong login/password or token, or a blocked account."""
+
+
+class CascadeDuplicateRequestError(CascadeGatewayError):
+    """The once-a-minute identical-request rule: ask again later, this is not a failure."""
+
+    def __init__(
+        self, text: str, *, http_status: int | None = None, retry_after: float = 60.0
+    ) -> None:
+        super().__init__(text, http_status=http_status)
+        self.retry_after = retry_after
+
+
+class CascadeServerError(CascadeError):
+    """HTTP 5xx or 429: transient on the gateway's side."""
+
+    def __init__(self, http_status: int, retry_after: float | None = None) -> None:
+        self.http_status = http_status
+        self.retry_after = retry_after
+        extra = f", retry after {retry_after:g}s" if retry_after is not None else ""
+        super().__init__(f"gateway answered HTTP {http_status}{extra}")
+
+
+class CascadeResponseError(CascadeError):
+    """A response that cannot be read as the protocol promises."""
+
+
+class CascadeTransportError(CascadeError):
+    """The request did not complete (refused, reset, timed out).
+
+    ``may_have_sent`` is True when the gateway may have received a send: the caller
+    must not resend unless every recipient carries a ``client_id_message``.
+    """
+
+    def __init__(self, reason: str, *, may_have_sent: bool) -> None:
+        self.reason = reason
+        self.may_have_sent = may_have_sent
+        tail = (
+            "; the send may or may not have happened: resend only with client_id_message set"
+            if may_have_sent
+            else ""
+        )
+        super().__init__(f"request failed: {reason}{tail}")

@@ -1,0 +1,128 @@
+"""The JSON POST variant (``sendmessagejson.php``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ._codec_base import CodecBase, unique_ids
+from ._decode import check_state_ids, check_status, gateway_error, send_row, state_row, text_body
+from ._errors import CascadeResponseError
+from ._fields import message_fields, plan_parts
+from ._message import Message
+from ._results import MessageState, SendResult
+from ._timefmt import format_time_send
+from ._wire import HttpRequest, HttpResponse, Part, SendBatch, StateBatch, Variant
+
+PATH = "sendmessagejson.php"
+CONTENT_TYPE = "application/json; charset=utf-8"
+
+
+class JsonCodec(CodecBase):
+    variant = Variant.JSON
+
+    def _request(self, document: dict[str, Any]) -> HttpRequest:
+        creds = self.credentials()
+        if creds is not None:
+            document = {"login": creds.login, "password": creds.password, **document}
+        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        headers = {"Content-Type": CONTENT_TYPE, **self.auth_headers()}
+        return HttpRequest("POST", self.settings.base_url + PATH, headers, body)
+
+    def message_document(self, message: Message) -> dict[str, Any]:
+        item = message_fields(message, self.tz)
+        if message.recipients:
+            item["phones"] = [
+                {"phone": r.phone}
+                if r.client_id_message is None
+                else {"phone": r.phone, "client_id_message": r.client_id_message}
+                for r in message.recipients
+            ]
+        if message.bases:
+            item["base"] = [
+                {"base": b.base}
+                if b.time_send is None
+                else {"base": b.base, "time_send": format_time_send(b.time_send, self.tz)}
+                for b in message.bases
+            ]
+        if message.stop_bases:
+            item["stop_base"] = [{"base": s} for s in message.stop_bases]
+        return item
+
+    def send_batches(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[SendBatch]:
+        checked = self.validated(messages)
+        return [
+            SendBatch(
+                self._request({"message": [self.message_document(p.message) for p in parts]}),
+                tuple(parts),
+            )
+            for parts in plan_parts(checked, self.settings.max_recipients)
+        ]
+
+    def parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]:
+        document = _load(response)
+        items = document.get("message")
+        if not isinstance(items, list):
+            raise CascadeResponseError("the send response has neither 'message' nor 'error'")
+        if len(items) != len(batch.parts):
+            raise CascadeResponseError(
+                f"the send response has {len(items)} message items for {len(batch.parts)} sent"
+            )
+        results: list[SendResult] = []
+        for part, item in zip(batch.parts, items, strict=True):
+            results.extend(_message_results(part, item))
+        return results
+
+    def state_batches(self, id_messages: Iterable[str | int]) -> list[StateBatch]:
+        ids = unique_ids(id_messages)
+        size = self.settings.max_state_ids
+        return [
+            StateBatch(self._request({"state": [{"id_message": i} for i in chunk]}), tuple(chunk))
+            for chunk in (ids[k : k + size] for k in range(0, len(ids), size))
+        ]
+
+    def parse_state(self, batch: StateBatch, response: HttpResponse) -> dict[str, MessageState]:
+        rows = _load(response).get("state")
+        if not isinstance(rows, list):
+            raise CascadeResponseError("the state response has neither 'state' nor 'error'")
+        got: dict[str, MessageState] = {}
+        for row in rows:
+            if not isinstance(row, dict):
+                raise CascadeResponseError("a state row is not an object")
+            state = row.get("state")
+            if not isinstance(state, str):
+                raise CascadeResponseError("a state row has no 'state' text")
+            parsed = state_row(row, state)
+            got[parsed.id_message] = parsed
+        return check_state_ids(batch.ids, got)
+
+
+def _load(response: HttpResponse) -> dict[str, Any]:
+    check_status(response)
+    text = text_body(response)
+    try:
+        document = json.loads(text)
+    except ValueError:
+        raise CascadeResponseError(
+            f"response is not JSON (HTTP {response.status}, {len(response.body)} bytes)"
+        ) from None
+    if not isinstance(document, dict):
+        raise CascadeResponseError("response JSON is not an object")
+    error = document.get("error")
+    if error is not None:
+        raise gateway_error(str(error), response.status)
+    if response.status != 200:
+        raise CascadeResponseError(f"unexpected HTTP {response.status}")
+    return document
+
+
+def _message_results(part: Part, item: Any) -> list[SendResult]:
+    if isinstance(item, dict):
+        error = item.get("error")
+        if not isinstance(error, str):
+            raise CascadeResponseError("a message item is an object without 'error'")
+        return [SendResult(part.message_index, None, None, error=error.strip())]
+    if not isinstance(item, list) or not all(isinstance(row, dict) for row in item):
+        raise CascadeResponseError("a message item is neither a list of rows nor an error")
+    return [send_row(row, part.message_index) for row in item]

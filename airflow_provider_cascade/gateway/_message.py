@@ -1,0 +1,191 @@
+"""Messages, recipients and bases: the one model every variant encodes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from . import _checks as check
+from ._channels import (
+    CHANNEL_FIELDS,
+    Channel,
+    ChannelContent,
+    channel_from_fields,
+    channel_from_mapping,
+)
+from ._errors import CascadeValidationError
+from ._timefmt import check_time_send
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    phone: str
+    client_id_message: str | int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "phone", check.phone("phone", self.phone))
+        object.__setattr__(
+            self, "client_id_message", check.client_id("client_id_message", self.client_id_message)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BaseTarget:
+    """A recipient base stored at the gateway, optionally with its own ``time_send``."""
+
+    base: str | int
+    time_send: str | datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base", check.identifier("base", self.base))
+        object.__setattr__(self, "time_send", check_time_send("base.time_send", self.time_send))
+
+
+_MESSAGE_FIELDS = {"name_delivery", "time_send", "phones", "base", "stop_base"}
+_GATEWAY_KEYS = (
+    _MESSAGE_FIELDS
+    | {c.send_field for c in Channel}
+    | {k for fields in CHANNEL_FIELDS.values() for k in fields}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message offered over ``channels`` in the order given (the cascade)."""
+
+    channels: tuple[ChannelContent, ...]
+    recipients: tuple[Recipient, ...] = ()
+    bases: tuple[BaseTarget, ...] = ()
+    stop_bases: tuple[str, ...] = ()
+    name_delivery: str | None = None
+    time_send: str | datetime | None = None
+
+    def __post_init__(self) -> None:
+        channels = tuple(_as_channel(c) for c in _as_iterable("channels", self.channels))
+        if not channels:
+            raise CascadeValidationError(
+                "channels", "at least one channel is required (viber, whatsapp, vk or sms)"
+            )
+        seen: set[Channel] = set()
+        for content in channels:
+            if content.channel in seen:
+                raise CascadeValidationError(
+                    "channels", f"{content.channel.value} is given twice; each channel at most once"
+                )
+            seen.add(content.channel)
+        object.__setattr__(self, "channels", channels)
+        recipients = tuple(_as_recipient(r) for r in _as_iterable("phones", self.recipients))
+        bases = tuple(_as_base(b) for b in _as_iterable("base", self.bases))
+        stop = tuple(
+            check.identifier("stop_base.base", _unwrap_base(s))
+            for s in _as_iterable("stop_base", self.stop_bases)
+        )
+        if not recipients and not bases:
+            raise CascadeValidationError("phones", "at least one phone or base is required")
+        object.__setattr__(self, "recipients", recipients)
+        object.__setattr__(self, "bases", bases)
+        object.__setattr__(self, "stop_bases", stop)
+        check.text("name_delivery", self.name_delivery, required=False)
+        object.__setattr__(self, "time_send", check_time_send("time_send", self.time_send))
+
+    @property
+    def orders(self) -> dict[Channel, int]:
+        """The ``send_*`` numbers, derived from the cascade order."""
+        return {content.channel: i for i, content in enumerate(self.channels, start=1)}
+
+    def channel(self, channel: Channel) -> ChannelContent | None:
+        return next((c for c in self.channels if c.channel is channel), None)
+
+    def split(self, recipients: tuple[Recipient, ...], *, with_bases: bool) -> Message:
+        """The same content for a subset of the phones; bases go with one part only."""
+        return replace(self, recipients=recipients, bases=self.bases if with_bases else ())
+
+    @classmethod
+    def from_gateway(cls, data: Mapping[str, Any]) -> Message:
+        """Build from the gateway's JSON ``message`` element, keys exactly as documented."""
+        if not isinstance(data, Mapping):
+            raise CascadeValidationError("message", "must be a mapping in the gateway's JSON shape")
+        unknown = sorted(set(data) - _GATEWAY_KEYS)
+        if unknown:
+            raise CascadeValidationError(unknown[0], "unknown field in the gateway's message shape")
+        ranked: list[tuple[int, int, Channel]] = []
+        for pos, channel in enumerate(Channel):
+            number = check.order(channel.send_field, data.get(channel.send_field))
+            given = [k for k in CHANNEL_FIELDS[channel] if data.get(k) not in (None, "")]
+            if number:
+                ranked.append((number, pos, channel))
+            elif given:
+                raise CascadeValidationError(
+                    given[0], f"is given but {channel.send_field} is 0 or absent"
+                )
+        if not ranked:
+            raise CascadeValidationError(
+                "send_*",
+                "at least one of send_viber, send_whatsapp, send_vk, send_sms must be 1..9",
+            )
+        channels = tuple(channel_from_fields(ch, data) for _, _, ch in sorted(ranked))
+        return cls(
+            channels=channels,
+            recipients=tuple(_as_iterable("phones", data.get("phones") or ())),
+            bases=tuple(_as_iterable("base", data.get("base") or ())),
+            stop_bases=tuple(_as_iterable("stop_base", data.get("stop_base") or ())),
+            name_delivery=data.get("name_delivery") or None,
+            time_send=data.get("time_send") or None,
+        )
+
+
+def as_message(value: Message | Mapping[str, Any]) -> Message:
+    return value if isinstance(value, Message) else Message.from_gateway(value)
+
+
+def _as_iterable(field: str, value: Any) -> Iterable[Any]:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise CascadeValidationError(field, f"must be a list, not {type(value).__name__}")
+    return value
+
+
+def _as_channel(value: Any) -> ChannelContent:
+    if isinstance(value, Mapping):
+        return channel_from_mapping(value)
+    if hasattr(value, "channel") and hasattr(value, "to_fields"):
+        return value  # type: ignore[no-any-return]
+    raise CascadeValidationError(
+        "channels", f"items must be Viber, WhatsApp, VK, SMS or dicts, not {type(value).__name__}"
+    )
+
+
+def _as_recipient(value: Any) -> Recipient:
+    if isinstance(value, Recipient):
+        return value
+    if isinstance(value, Mapping):
+        unknown = sorted(set(value) - {"phone", "client_id_message"})
+        if unknown:
+            raise CascadeValidationError(f"phones.{unknown[0]}", "unknown field")
+        if "phone" not in value:
+            raise CascadeValidationError("phone", "is required in every phones item")
+        return Recipient(value["phone"], value.get("client_id_message"))
+    return Recipient(value)
+
+
+def _as_base(value: Any) -> BaseTarget:
+    if isinstance(value, BaseTarget):
+        return value
+    if isinstance(value, Mapping):
+        unknown = sorted(set(value) - {"base", "time_send"})
+        if unknown:
+            raise CascadeValidationError(f"base.{unknown[0]}", "unknown field")
+        if "base" not in value:
+            raise CascadeValidationError("base.base", "is required in every base item")
+        return BaseTarget(value["base"], value.get("time_send") or None)
+    return BaseTarget(value)
+
+
+def _unwrap_base(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        unknown = sorted(set(value) - {"base"})
+        if unknown:
+            raise CascadeValidationError(f"stop_base.{unknown[0]}", "unknown field")
+        return value.get("base")
+    return value
