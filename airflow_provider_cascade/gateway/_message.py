@@ -111,20 +111,23 @@ class Message:
         if unknown:
             raise CascadeValidationError(unknown[0], "unknown field in the gateway's message shape")
         ranked: list[tuple[int, int, Channel]] = []
+        disabled_but_given: list[str] = []
         for pos, channel in enumerate(Channel):
             number = check.order(channel.send_field, data.get(channel.send_field))
             given = [k for k in CHANNEL_FIELDS[channel] if data.get(k) not in (None, "")]
             if number:
                 ranked.append((number, pos, channel))
-            elif given:
-                raise CascadeValidationError(
-                    given[0], f"is given but {channel.send_field} is 0 or absent"
-                )
+            else:
+                disabled_but_given.extend(given)
         if not ranked:
             raise CascadeValidationError(
                 "send_*",
                 "at least one of send_viber, send_whatsapp, send_vk, send_sms must be 1..9",
             )
+        if disabled_but_given:
+            field = disabled_but_given[0]
+            owner = next(c for c in Channel if field in CHANNEL_FIELDS[c])
+            raise CascadeValidationError(field, f"is given but {owner.send_field} is 0 or absent")
         channels = tuple(channel_from_fields(ch, data) for _, _, ch in sorted(ranked))
         return cls(
             channels=channels,

@@ -1,0 +1,1 @@
+"""Pytest fixtures for the Cascade emulator (filled in with the emulator)."""
