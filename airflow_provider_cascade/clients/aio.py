@@ -1,0 +1,96 @@
+"""The asyncio client over ``httpx`` (shipped with Airflow 3): never blocks the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+
+from ..gateway import (
+    CascadeDuplicateRequestError,
+    CascadeError,
+    CascadeResponseError,
+    CascadeTransportError,
+    Codec,
+    HttpRequest,
+    HttpResponse,
+    MessageState,
+    Variant,
+)
+from ._policy import MAX_BODY, RetryPolicy, transport_reason
+from ._throttle import GetStateThrottle
+
+log = logging.getLogger(__name__)
+
+
+class AsyncCascadeClient:
+    def __init__(
+        self,
+        codec: Codec,
+        *,
+        timeout: tuple[float, float] = (10.0, 60.0),
+        verify: bool | str = True,
+        policy: RetryPolicy | None = None,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.codec = codec
+        self.policy = policy or RetryPolicy()
+        connect, read = timeout
+        self.client = client or httpx.AsyncClient(
+            timeout=httpx.Timeout(read, connect=connect), verify=verify, follow_redirects=False
+        )
+        self.throttle = GetStateThrottle()
+        self.requests_made = 0
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def exchange(self, request: HttpRequest) -> HttpResponse:
+        self.requests_made += 1
+        try:
+            async with self.client.stream(
+                request.method, request.url, headers=dict(request.headers), content=request.body
+            ) as response:
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > MAX_BODY:
+                        raise CascadeResponseError(f"response larger than {MAX_BODY} bytes")
+                    chunks.append(chunk)
+                return HttpResponse(response.status_code, b"".join(chunks), dict(response.headers))
+        except httpx.HTTPError as exc:
+            sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+            raise CascadeTransportError(transport_reason(exc), may_have_sent=sent) from None
+
+    async def _with_retries(self, request: HttpRequest, parse: Any) -> Any:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return parse(await self.exchange(request))
+            except CascadeError as exc:
+                delay = self.policy.delay(exc, attempt, retry_safe=True)
+                if delay is None:
+                    raise
+                log.warning("Cascade status query failed (%s); retry in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+
+    async def get_states(self, id_messages: Iterable[str | int]) -> dict[str, MessageState]:
+        out: dict[str, MessageState] = {}
+        get = self.codec.variant is Variant.GET
+        for batch in self.codec.state_batches(id_messages):
+            if get and not self.throttle.may_ask(batch.ids[0]):
+                continue
+            try:
+                out.update(
+                    await self._with_retries(
+                        batch.request, lambda r, b=batch: self.codec.parse_state(b, r)
+                    )
+                )
+            except CascadeDuplicateRequestError:
+                log.info("Cascade asked to wait a minute before repeating a status query")
+        return out

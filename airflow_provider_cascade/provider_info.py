@@ -1,0 +1,80 @@
+"""What Airflow reads about this provider, the connection form included (3.2+ UIs render
+``conn-fields`` and ``ui-field-behaviour`` without importing the hook)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema"],
+    "relabeling": {
+        "host": "Gateway URL",
+        "login": "Login",
+        "password": "Password",
+        "port": "Port",
+    },
+    "placeholders": {
+        "host": "https://gateway.example/api (scheme and path prefix allowed; https if omitted)",
+        "login": "account login (leave empty when using a token)",
+        "password": "account password (leave empty when using a token)",
+        "port": "443",
+    },
+}
+
+CONN_FIELDS: dict[str, Any] = {
+    "token": {
+        "label": "Bearer token",
+        "description": "From the gateway cabinet; when set, login and password are not sent.",
+        "schema": {"type": ["string", "null"], "format": "password"},
+    },
+    "protocol": {
+        "label": "Protocol variant",
+        "description": "json (default; the only one with recipient bases), xml or get.",
+        "schema": {"type": ["string", "null"], "enum": ["json", "xml", "get"], "default": "json"},
+    },
+    "timezone": {
+        "label": "Time zone for time_send",
+        "description": "IANA name; aware datetimes are converted to it.",
+        "schema": {"type": ["string", "null"], "default": "Europe/Moscow"},
+    },
+    "timeout": {
+        "label": "Read timeout (seconds)",
+        "schema": {"type": ["number", "null"], "default": 60},
+    },
+    "verify": {
+        "label": "Verify TLS certificates",
+        "schema": {"type": ["boolean", "null"], "default": True},
+    },
+    "max_recipients": {
+        "label": "Recipients per send request (JSON/XML)",
+        "schema": {"type": ["integer", "null"], "default": 1000},
+    },
+    "max_state_ids": {
+        "label": "Message ids per status request (JSON/XML)",
+        "schema": {"type": ["integer", "null"], "default": 500},
+    },
+}
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-provider-cascade",
+        "name": "Cascade",
+        "description": "Send Viber, WhatsApp, VK and SMS cascades through the Cascade gateway.",
+        "versions": ["0.1.0"],
+        "connection-types": [
+            {
+                "connection-type": "cascade",
+                "hook-class-name": "airflow_provider_cascade.hooks.cascade.CascadeHook",
+                "hook-name": "Cascade",
+                "conn-fields": CONN_FIELDS,
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "Cascade",
+                "python-modules": ["airflow_provider_cascade.hooks.cascade"],
+            }
+        ],
+    }
