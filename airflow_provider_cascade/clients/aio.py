@@ -20,10 +20,12 @@ from ..gateway import (
     MessageState,
     Variant,
 )
+from ._log_redaction import install as _redact_http_logs
 from ._policy import MAX_BODY, RetryPolicy, transport_reason
 from ._throttle import GetStateThrottle
 
 log = logging.getLogger(__name__)
+_redact_http_logs()
 
 
 class AsyncCascadeClient:
@@ -64,7 +66,8 @@ class AsyncCascadeClient:
                 return HttpResponse(response.status_code, b"".join(chunks), dict(response.headers))
         except httpx.HTTPError as exc:
             sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
-            raise CascadeTransportError(transport_reason(exc), may_have_sent=sent) from None
+            failure = CascadeTransportError(transport_reason(exc), may_have_sent=sent)
+        raise failure  # outside the handler: httpx errors embed the URL
 
     async def _with_retries(self, request: HttpRequest, parse: Any) -> Any:
         attempt = 0

@@ -22,10 +22,12 @@ from ..gateway import (
     SendResult,
     Variant,
 )
+from ._log_redaction import install as _redact_http_logs
 from ._policy import MAX_BODY, RetryPolicy, transport_reason
 from ._throttle import GetStateThrottle
 
 log = logging.getLogger(__name__)
+_redact_http_logs()
 
 
 class CascadeClient:
@@ -73,9 +75,12 @@ class CascadeClient:
                 )
                 and "refused" not in str(exc).lower()
             )
-            raise CascadeTransportError(transport_reason(exc), may_have_sent=sent) from None
+            failure = CascadeTransportError(transport_reason(exc), may_have_sent=sent)
         except OSError as exc:  # e.g. a reset while streaming the body
-            raise CascadeTransportError(transport_reason(exc), may_have_sent=True) from None
+            failure = CascadeTransportError(transport_reason(exc), may_have_sent=True)
+        # Raised outside the handler: requests' exceptions embed the URL (and the GET
+        # variant's password), so they must not even be kept as __context__.
+        raise failure
 
     def _with_retries(self, request: HttpRequest, retry_safe: bool, parse: Any) -> Any:
         attempt = 0

@@ -29,31 +29,33 @@ def message_fields(message: Message, tz: ZoneInfo) -> dict[str, Any]:
 
 
 def plan_parts(messages: Sequence[Message], max_recipients: int) -> list[list[Part]]:
-    """Pack messages into requests of at most ``max_recipients`` phones and bases each;
-    a message with more phones is split, its bases travelling with its first share."""
+    """Pack messages into requests of at most ``max_recipients`` phones and bases each,
+    filling every request; a message's phones are split where a request is full and its
+    bases travel, unsplit, with its first share."""
     requests: list[list[Part]] = []
     current: list[Part] = []
     load = 0
     for index, message in enumerate(messages):
-        for part, weight in _shares(index, message, max_recipients):
-            if current and load + weight > max_recipients:
+        phones = message.recipients
+        bases = len(message.bases)
+        if current and load + bases + (1 if phones else 0) > max_recipients:
+            requests.append(current)
+            current, load = [], 0
+        if len(phones) + bases <= max_recipients - load:
+            current.append(Part(index, message))
+            load += len(phones) + bases
+            continue
+        start, first = 0, True
+        while first or start < len(phones):
+            room = max(max_recipients - load - (bases if first else 0), 0)
+            chunk = phones[start : start + room]
+            current.append(Part(index, message.split(chunk, with_bases=first)))
+            load += len(chunk) + (bases if first else 0)
+            start += len(chunk)
+            first = False
+            if load >= max_recipients and start < len(phones):
                 requests.append(current)
                 current, load = [], 0
-            current.append(part)
-            load += weight
     if current:
         requests.append(current)
     return requests
-
-
-def _shares(index: int, message: Message, limit: int) -> list[tuple[Part, int]]:
-    phones = message.recipients
-    bases = len(message.bases)
-    if len(phones) + bases <= limit:
-        return [(Part(index, message), len(phones) + bases)]
-    first = max(limit - bases, 0)
-    shares = [(Part(index, message.split(phones[:first], with_bases=True)), first + bases)]
-    for start in range(first, len(phones), limit):
-        chunk = phones[start : start + limit]
-        shares.append((Part(index, message.split(chunk, with_bases=False)), len(chunk)))
-    return shares

@@ -53,10 +53,12 @@ class Faults:
             self._queue.clear()
             self.drop_rate = self.state_fail_rate = 0.0
 
-    def take(self, *, is_state: bool) -> Fault | None:
+    def take_queued(self) -> Fault | None:
         with self._lock:
-            if self._queue:
-                return self._queue.popleft()
+            return self._queue.popleft() if self._queue else None
+
+    def take_random(self, *, is_state: bool) -> Fault | None:
+        with self._lock:
             if is_state and self.state_fail_rate and self._random.random() < self.state_fail_rate:
                 return Fault("status", status=500)
             if not is_state and self.drop_rate and self._random.random() < self.drop_rate:

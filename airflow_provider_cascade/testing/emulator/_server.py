@@ -94,11 +94,13 @@ class Handler(BaseHTTPRequestHandler):
         token = _bearer(self.headers.get("Authorization"))
         headers = {k: v for k, v in self.headers.items() if k.lower() != "authorization"}
         kind, recipients = "refused", 0
+        fault = self.server.faults.take_queued()
         try:
-            parsed = self._parse(route, query, body)
-            kind = "state" if parsed.is_state else "send"
-            recipients = sum(len(m.phones) + len(m.bases) for m in parsed.messages)
-            fault = self.server.faults.take(is_state=parsed.is_state)
+            if fault is None or fault.kind == "drop_after_accept":
+                parsed = self._parse(route, query, body)
+                kind = "state" if parsed.is_state else "send"
+                recipients = sum(len(m.phones) + len(m.bases) for m in parsed.messages)
+                fault = fault or self.server.faults.take_random(is_state=parsed.is_state)
             if fault is not None and fault.kind != "drop_after_accept":
                 kind = "fault"
                 self._record(method, path, variant, kind, query, headers, body, recipients)
