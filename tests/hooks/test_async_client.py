@@ -1,0 +1,54 @@
+"""The asyncio client on the same codecs, against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from airflow_provider_cascade.clients import RetryPolicy
+from airflow_provider_cascade.gateway import SMS, CascadeTransportError, Message, MessageStatus
+from airflow_provider_cascade.hooks.cascade import CascadeHook
+from airflow_provider_cascade.testing.emulator import CascadeEmulator
+
+
+@pytest.mark.parametrize("protocol", ["json", "xml", "get"])
+def test_async_states_match_sync(
+    cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, protocol: str
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", cascade_gateway.conn_uri(protocol))
+    hook = CascadeHook()
+    results = hook.send([Message([SMS("x", "S")], ["79000000001", "79000000006"])])
+    ids = [r.id_message for r in results if r.id_message]
+
+    async def poll() -> dict[str, MessageStatus]:
+        client = await hook.aget_client()
+        try:
+            await asyncio.sleep(0.2)
+            cascade_gateway.faults.fail_next(1, status=502, retry_after=0)
+            states = await client.get_states(ids)
+        finally:
+            await client.aclose()
+        return {k: v.status for k, v in states.items()}
+
+    assert asyncio.run(poll()) == {ids[0]: MessageStatus.DELIVER, ids[1]: MessageStatus.NOT_DELIVER}
+
+
+def test_async_refused_connection_is_typed(
+    cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = {**cascade_gateway.conn_dict("get"), "port": 1, "password": "pw-async-secret"}
+    monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", json.dumps(conn))
+
+    async def poll() -> None:
+        client = await CascadeHook().aget_client()
+        client.policy = RetryPolicy(attempts=2, backoff=0.01)
+        try:
+            await client.get_states(["1"])
+        finally:
+            await client.aclose()
+
+    with pytest.raises(CascadeTransportError) as err:
+        asyncio.run(poll())
+    assert "pw-async-secret" not in str(err.value) and err.value.__context__ is None
