@@ -210,3 +210,20 @@ def test_prefix_and_cli_help() -> None:
     out = subprocess.run([sys.executable, "-m", "airflow_provider_cascade.testing.cli", "--help"],
                          capture_output=True, text=True, check=True)  # fmt: skip
     assert "--time-scale" in out.stdout
+
+
+def test_steered_viber_link_and_unsubscribe(cascade_gateway: CascadeEmulator) -> None:
+    gw = cascade_gateway
+    gw.steer(r"1$", "link")
+    gw.steer(r"2$", "unsubscribe")
+    doc = {"login": gw.login, "password": gw.password, "message": [{
+        "send_viber": "1", "sender_viber": "S", "text_viber": "hi",
+        "phones": [{"phone": "79000000001"}, {"phone": "79000000002"}]}]}  # fmt: skip
+    rows = json.loads(
+        post(gw.url + "/sendmessagejson.php", json.dumps(doc).encode(), "application/json")
+    )["message"][0]
+    import time
+
+    time.sleep(0.05)
+    assert [gw.state(r["id_message"])["state_viber"] for r in rows] == ["link", "unsubscribe"]
+    assert all(gw.state(r["id_message"])["state"] == "deliver" for r in rows)

@@ -37,6 +37,8 @@ class Outcome(str, Enum):
     NOT_DELIVER = "not_deliver"  # every channel fails
     EXPIRED = "expired"  # subscriber offline on every channel
     PARTLY = "partly"  # sent, final status never came (partly_deliver)
+    LINK = "link"  # delivered on the first channel; Viber: the link was followed
+    UNSUBSCRIBE = "unsubscribe"  # delivered on the first channel; Viber: unsubscribed
 
 
 #: Default rule: the phone's last digit.

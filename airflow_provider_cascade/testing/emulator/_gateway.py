@@ -268,8 +268,9 @@ class Gateway:
             clock += minutes
 
         first = channels[0]
-        if outcome in (Outcome.FIRST, Outcome.READ):
-            state = "read" if outcome is Outcome.READ and first == "viber" else "deliver"
+        if outcome in (Outcome.FIRST, Outcome.READ, Outcome.LINK, Outcome.UNSUBSCRIBE):
+            viber_only = outcome is not Outcome.FIRST and first == "viber"
+            state = outcome.value if viber_only else "deliver"
             attempt(first, quick, state)
             return attempts, "deliver"
         if outcome is Outcome.PARTLY:
