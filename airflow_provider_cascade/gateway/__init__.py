@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ._capabilities import RESTRICTED, check_capabilities
 from ._channels import SMS, VK, Channel, ChannelContent, Viber, WhatsApp
+from ._checks import MAX_CLIENT_ID
 from ._codec_base import Codec
 from ._codecs import make_codec
 from ._errors import (
@@ -21,6 +22,7 @@ from ._get_codec import GetCodec
 from ._json_codec import JsonCodec
 from ._message import BaseTarget, Message, Recipient, as_message
 from ._results import FINAL_STATES, MessageState, MessageStatus, SendResult
+from ._summary import SendSummary, StateSummary, summarize, summarize_send
 from ._timefmt import DEFAULT_TIMEZONE, format_time_send
 from ._wire import (
     Auth,
@@ -39,6 +41,7 @@ from ._xml_codec import XmlCodec
 __all__ = [
     "DEFAULT_TIMEZONE",
     "FINAL_STATES",
+    "MAX_CLIENT_ID",
     "RESTRICTED",
     "SMS",
     "VK",
@@ -68,7 +71,9 @@ __all__ = [
     "Recipient",
     "SendBatch",
     "SendResult",
+    "SendSummary",
     "StateBatch",
+    "StateSummary",
     "Variant",
     "Viber",
     "WhatsApp",
@@ -78,4 +83,6 @@ __all__ = [
     "format_time_send",
     "make_codec",
     "redact_url",
+    "summarize",
+    "summarize_send",
 ]

@@ -1,0 +1,78 @@
+"""Alert on-call people through the cascade from a DAG or task callback."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseNotifier
+
+from ..gateway import Variant, summarize_send
+from ..hooks.cascade import CascadeHook
+from ..operators._build import build_messages, stable_client_id
+
+
+class CascadeNotifier(BaseNotifier):
+    """``on_failure_callback=CascadeNotifier(phones=[...], channels=["viber", "sms"],
+    text="{{ dag.dag_id }} failed", sender="Alerts")``.
+
+    ``channels`` are names in cascade order (the text goes to each) or full channel dicts.
+    A callback fired again for the same task try is refused by the gateway as a duplicate.
+    """
+
+    template_fields: Sequence[str] = ("phones", "text", "channels", "sender")
+
+    def __init__(
+        self,
+        *,
+        phones: Any,
+        text: str,
+        channels: Sequence[Any] = ("sms",),
+        sender: str = "Airflow",
+        template_id: str | int | None = None,
+        cascade_conn_id: str = CascadeHook.default_conn_name,
+    ) -> None:
+        super().__init__()
+        self.phones = phones
+        self.text = text
+        self.channels = channels
+        self.sender = sender
+        self.template_id = template_id
+        self.cascade_conn_id = cascade_conn_id
+
+    def _channels(self) -> list[Any]:
+        out: list[Any] = []
+        for item in self.channels:
+            if not isinstance(item, str):
+                out.append(item)
+            elif item == "vk":
+                out.append({"channel": "vk", "template_id": self.template_id,
+                            "template_data": {"text": self.text}})  # fmt: skip
+            elif item == "whatsapp":
+                out.append({"channel": item, "text": self.text})
+            else:
+                out.append({"channel": item, "text": self.text, "sender": self.sender})
+        return out
+
+    def notify(self, context: Any) -> None:
+        hook = CascadeHook(self.cascade_conn_id)
+        (message,) = build_messages(messages=None, channels=self._channels(), phones=self.phones)
+        if hook.settings.variant is not Variant.GET:
+            ti = context.get("ti")
+            key = (
+                "notifier",
+                getattr(ti, "dag_id", None),
+                getattr(ti, "run_id", None),
+                getattr(ti, "task_id", None),
+                getattr(ti, "map_index", -1),
+                getattr(ti, "try_number", None),
+            )
+            message = message.split(
+                tuple(
+                    type(r)(r.phone, r.client_id_message or stable_client_id(*key, r.phone))
+                    for r in message.recipients
+                ),
+                with_bases=False,
+            )
+        results = hook.send([message])
+        self.log.info("Cascade alert: %s", summarize_send(results).line())

@@ -1,0 +1,97 @@
+"""Turning operator arguments into messages, and stable client ids for retry safety."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..gateway import (
+    MAX_CLIENT_ID,
+    CascadeValidationError,
+    Message,
+    Recipient,
+    Variant,
+    as_message,
+)
+
+
+def split_phones(phones: Any) -> list[Any]:
+    """Phones as a list, a comma string, or one phone (str or int)."""
+    if phones is None:
+        return []
+    if isinstance(phones, (str, int)):
+        return [p.strip() for p in str(phones).split(",") if p.strip()]
+    if isinstance(phones, Sequence):
+        out: list[Any] = []
+        for item in phones:
+            out.extend(split_phones(item) if isinstance(item, (str, int)) else [item])
+        return out
+    raise CascadeValidationError(
+        "phones", f"must be a list or a comma string, not {type(phones).__name__}"
+    )
+
+
+def build_messages(
+    *,
+    messages: Any,
+    channels: Any,
+    phones: Any,
+    bases: Any = None,
+    stop_bases: Any = None,
+    time_send: Any = None,
+    name_delivery: str | None = None,
+) -> list[Message]:
+    if messages is not None:
+        if channels is not None or phones is not None:
+            raise CascadeValidationError("messages", "give either messages, or channels and phones")
+        items = [messages] if isinstance(messages, (Message, Mapping)) else list(messages)
+        out = []
+        for index, item in enumerate(items):
+            try:
+                out.append(as_message(item))
+            except CascadeValidationError as exc:
+                raise exc.at(index) from None
+        return out
+    if channels is None:
+        raise CascadeValidationError("channels", "give channels in cascade order (or messages)")
+    if isinstance(channels, Mapping):
+        channels = [channels]
+    return [
+        Message(
+            channels=tuple(channels),
+            recipients=tuple(split_phones(phones)),
+            bases=tuple(bases or ()),
+            stop_bases=tuple(stop_bases or ()),
+            name_delivery=name_delivery or None,
+            time_send=time_send or None,
+        )
+    ]
+
+
+def stable_client_id(*parts: object) -> str:
+    """A number in 1..2^63-1 that is the same for the same task instance and recipient."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
+    return str(int.from_bytes(digest[:8], "big") & MAX_CLIENT_ID or 1)
+
+
+def with_client_ids(messages: list[Message], run_key: tuple[object, ...]) -> list[Message]:
+    """Give every phone without a client id one derived from the run, task and recipient,
+    so that an Airflow retry of the same task instance is refused by the gateway as a duplicate
+    while a new run sends anew."""
+    out = []
+    for index, message in enumerate(messages):
+        seen: dict[str, int] = {}
+        recipients = []
+        for recipient in message.recipients:
+            nth = seen[recipient.phone] = seen.get(recipient.phone, -1) + 1
+            if recipient.client_id_message is None:
+                cid = stable_client_id(*run_key, index, recipient.phone, nth)
+                recipient = Recipient(recipient.phone, cid)
+            recipients.append(recipient)
+        out.append(message.split(tuple(recipients), with_bases=True))
+    return out
+
+
+def supports_client_ids(variant: Variant) -> bool:
+    return variant is not Variant.GET

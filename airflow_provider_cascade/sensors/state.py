@@ -1,0 +1,108 @@
+"""Waits until Cascade messages reach a final state; pushes their prices to XCom."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+
+from ..gateway import CascadeError, MessageState, summarize
+from ..hooks.cascade import CascadeHook
+from ..triggers.state import CascadeMessageStateTrigger
+from ._finish import finish, states_from_event
+
+
+def normalize_ids(value: Any) -> list[str]:
+    """One id, a list (e.g. the send operators' XCom), or a comma string."""
+    if value is None:
+        return []
+    if isinstance(value, (str, int)):
+        return [p.strip() for p in str(value).split(",") if p.strip()]
+    out: list[str] = []
+    for item in value:
+        out.extend(normalize_ids(item))
+    return list(dict.fromkeys(out))
+
+
+class CascadeMessageStateSensor(BaseSensorOperator):
+    """Pokes once; if messages are still in flight, defers to the triggerer (or keeps poking)."""
+
+    template_fields: Sequence[str] = ("id_messages",)
+    ui_color = "#f0e4ff"
+
+    def __init__(
+        self,
+        *,
+        id_messages: Any,
+        cascade_conn_id: str = CascadeHook.default_conn_name,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        fail_on_undelivered: bool = False,
+        max_transient_failures: int = 5,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("poke_interval", 60.0)
+        super().__init__(**kwargs)
+        self.id_messages = id_messages
+        self.cascade_conn_id = cascade_conn_id
+        self.deferrable = deferrable
+        self.fail_on_undelivered = fail_on_undelivered
+        self.max_transient_failures = max_transient_failures
+        self._states: dict[str, MessageState] = {}
+
+    @cached_property
+    def hook(self) -> CascadeHook:
+        return CascadeHook(self.cascade_conn_id)
+
+    @property
+    def ids(self) -> list[str]:
+        return normalize_ids(self.id_messages)
+
+    def poke(self, context: Any) -> PokeReturnValue | bool:
+        ids = self.ids
+        outstanding = [i for i in ids if not (i in self._states and self._states[i].is_final)]
+        try:
+            self._states.update(self.hook.get_states(outstanding))
+        except CascadeError as exc:
+            self.log.warning("Cascade status poll failed: %s", exc)
+            return False
+        self.log.info("Cascade: %s", summarize(self._states, len(ids)).progress())
+        if all(i in self._states and self._states[i].is_final for i in ids):
+            value = finish(
+                context, self._states, self.log, fail_on_undelivered=self.fail_on_undelivered
+            )
+            return PokeReturnValue(is_done=True, xcom_value=value)
+        return False
+
+    def execute(self, context: Any) -> Any:
+        if not self.ids:
+            raise CascadeError("id_messages is empty: nothing to wait for")
+        if not self.deferrable:
+            return super().execute(context)
+        done = self.poke(context)
+        if isinstance(done, PokeReturnValue) and done.is_done:
+            return done.xcom_value
+        timeout = self.timeout if isinstance(self.timeout, (int, float)) else 7 * 24 * 3600.0
+        self.defer(
+            trigger=CascadeMessageStateTrigger(
+                id_messages=self.ids,
+                end_time=time.time() + float(timeout),
+                cascade_conn_id=self.cascade_conn_id,
+                poll_interval=float(self.poke_interval),
+                max_transient_failures=self.max_transient_failures,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=float(timeout) + 120),
+        )
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+        states = states_from_event(event)
+        if event.get("status") != "success":
+            raise CascadeError(
+                f"waiting for Cascade messages ended with {event.get('status')}: "
+                f"{event.get('message')} ({summarize(states, len(self.ids)).progress()})"
+            )
+        return finish(context, states, self.log, fail_on_undelivered=self.fail_on_undelivered)
