@@ -129,7 +129,6 @@ class CascadeSendMessageOperator(BaseOperator):
                     poll_interval=self.poll_interval,
                 ),
                 method_name="execute_complete",
-                kwargs={"ids": ids},
                 timeout=timedelta(seconds=self.wait_timeout + 120),
             )
         states: dict[str, Any] = {}
@@ -143,12 +142,13 @@ class CascadeSendMessageOperator(BaseOperator):
                 raise CascadeError("messages were not all final before wait_timeout")
             time.sleep(self.poll_interval)
 
-    def execute_complete(self, context: Any, event: dict[str, Any], ids: list[str]) -> list[str]:
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> list[str]:
+        """The trigger's event carries every id it waited for, in send order."""
         states = states_from_event(event)
         if event.get("status") != "success":
             raise CascadeError(f"waiting ended with {event.get('status')}: {event.get('message')}")
         finish(context, states, self.log)
-        return ids
+        return list(states)
 
 
 class CascadeSendBaseOperator(CascadeSendMessageOperator):

@@ -1,0 +1,67 @@
+"""Running DAGs from the session's DAG folder with ``dag.test()`` and reading their XComs."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any
+
+
+def load_dag(file: str, dag_id: str) -> Any:
+    path = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]) / file
+    spec = importlib.util.spec_from_file_location(f"dagfile_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    from airflow.sdk import DAG
+
+    dags = [v for v in vars(module).values() if isinstance(v, DAG) and v.dag_id == dag_id]
+    if not dags:  # DAGs made by @dag functions
+        from airflow.dag_processing.dagbag import DagBag
+
+        bag = DagBag(dag_folder=str(path), include_examples=False)
+        return bag.dags[dag_id]
+    return dags[0]
+
+
+def run_dag(file: str, dag_id: str, **conf: Any) -> Any:
+    dag = load_dag(file, dag_id)
+    return dag.test(run_conf=conf or None)
+
+
+def xcom(dag_run: Any, task_id: str, key: str = "return_value", map_index: int = -1) -> Any:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        row = session.execute(
+            select(XComModel.value).where(
+                XComModel.dag_id == dag_run.dag_id,
+                XComModel.run_id == dag_run.run_id,
+                XComModel.task_id == task_id,
+                XComModel.key == key,
+                XComModel.map_index == map_index,
+            )
+        ).scalar_one_or_none()
+    return None if row is None else XComModel.deserialize_value(_Row(row))
+
+
+def task_states(dag_run: Any) -> dict[str, str]:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(TaskInstance.task_id, TaskInstance.map_index, TaskInstance.state).where(
+                TaskInstance.dag_id == dag_run.dag_id, TaskInstance.run_id == dag_run.run_id
+            )
+        ).all()
+    return {f"{t}[{m}]" if m >= 0 else t: str(s) for t, m, s in rows}
+
+
+class _Row:
+    def __init__(self, value: Any) -> None:
+        self.value = value
