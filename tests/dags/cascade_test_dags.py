@@ -52,7 +52,7 @@ with DAG("cascade_test_base", schedule=None, start_date=START, catchup=False) as
         bases=[
             {"base": "21", "time_send": pendulum.datetime(2030, 6, 1, 9, 30, tz="Europe/London")},
             {"base": "22"},
-        ],  # fmt: skip
+        ],
         stop_bases=["23"],
         name_delivery="Summer sale",
     )
