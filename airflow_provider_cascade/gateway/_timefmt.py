@@ -26,10 +26,19 @@ def check_time_send(field: str, value: Any) -> str | datetime | None:
                 "(e.g. pendulum.datetime(..., tz='Europe/London')) or a 'YYYY-MM-DD hh:mm' string",
             )
         return value
+    if isinstance(value, str) and "T" in value:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed  # ISO 8601 with an offset: an aware time (e.g. rendered by Jinja)
     if isinstance(value, str):
         if _TIME_SEND.fullmatch(value) is None:
             raise CascadeValidationError(
-                field, f"must be 'YYYY-MM-DD hh:mm', e.g. '2017-11-23 13:00' (got {value!r})"
+                field,
+                f"must be 'YYYY-MM-DD hh:mm' (e.g. '2017-11-23 13:00') or ISO 8601 with an offset "
+                f"(got {value!r})",
             )
         try:
             datetime.strptime(value, TIME_SEND_FORMAT)

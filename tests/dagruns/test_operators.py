@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_cascade.testing.dagruns import run_dag, task_states, xcom
 from airflow_provider_cascade.testing.emulator import CascadeEmulator
-from tests.dagruns.helpers import run_dag, task_states, xcom
 
 FILE = "cascade_test_dags.py"
 

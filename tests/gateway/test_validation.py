@@ -184,3 +184,13 @@ def test_timedelta_validity_and_aware_time_send() -> None:
     sent = json.loads(batch.request.body or b"")["message"][0]
     assert sent["validity_period_viber"] == "120"
     assert sent["time_send"] == "2030-06-01 11:30"  # Moscow is UTC+3, London UTC+1 in June
+
+
+def test_iso_time_send_with_offset_is_converted() -> None:
+    import json
+
+    codec = JsonCodec(CodecSettings("https://gw", LoginPassword("l", "p")))
+    (batch,) = codec.send_batches([msg(time_send="2030-06-01T09:30:00+01:00")])
+    assert json.loads(batch.request.body or b"")["message"][0]["time_send"] == "2030-06-01 11:30"
+    with pytest.raises(CascadeValidationError, match="ISO 8601 with an offset"):
+        codec.send_batches([msg(time_send="2030-06-01T09:30:00")])

@@ -1,4 +1,4 @@
-"""Running DAGs from the session's DAG folder with ``dag.test()`` and reading their XComs."""
+"""Helpers for DAG tests: run a DAG file with ``dag.test()`` and read what it left behind."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 
 def load_dag(file: str, dag_id: str) -> Any:
+    """``file`` is relative to the DAG folder, or absolute."""
     path = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]) / file
     spec = importlib.util.spec_from_file_location(f"dagfile_{path.stem}", path)
     assert spec is not None and spec.loader is not None
@@ -17,15 +18,13 @@ def load_dag(file: str, dag_id: str) -> Any:
     from airflow.sdk import DAG
 
     dags = [v for v in vars(module).values() if isinstance(v, DAG) and v.dag_id == dag_id]
-    if not dags:  # DAGs made by @dag functions
-        from airflow.dag_processing.dagbag import DagBag
-
-        bag = DagBag(dag_folder=str(path), include_examples=False)
-        return bag.dags[dag_id]
+    if not dags:
+        raise LookupError(f"{path} defines no module-level DAG {dag_id!r} (bind it: `as dag`)")
     return dags[0]
 
 
 def run_dag(file: str, dag_id: str, **conf: Any) -> Any:
+    """Run a DAG to its end in this process, triggers inline; returns the DagRun."""
     dag = load_dag(file, dag_id)
     return dag.test(run_conf=conf or None)
 

@@ -1,0 +1,33 @@
+"""Example 1: a notification. One message, Viber first and SMS if Viber does not deliver,
+to a few phones; the deferrable sensor waits for delivery and pushes prices to XCom."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG
+
+from airflow_provider_cascade.operators.send import CascadeSendMessageOperator
+from airflow_provider_cascade.sensors.state import CascadeMessageStateSensor
+
+with DAG(
+    dag_id="example_cascade_notification",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    tags=["example", "cascade"],
+) as dag:
+    notify = CascadeSendMessageOperator(
+        task_id="notify",
+        channels=[
+            {"channel": "viber", "sender": "DataTeam", "text": "Nightly load {{ ds }} finished"},
+            {"channel": "sms", "sender": "DataTeam", "text": "Nightly load {{ ds }} finished"},
+        ],
+        phones=["79000000001", "79000000005"],
+    )
+    CascadeMessageStateSensor(
+        task_id="wait_for_delivery",
+        id_messages=notify.output,
+        deferrable=True,
+        poke_interval=1,
+        timeout=600,
+    )
