@@ -36,14 +36,15 @@ with DAG(
                 "button_url": "https://shop.example/sale",
             },
             {"channel": "sms", "sender": "Shop", "text": "#name#, осенняя распродажа -30%"},
-        ],  # fmt: skip
+        ],
         bases=[
             {
                 "base": "1001",
-                "time_send": "{{ (dag_run.start_date + macros.timedelta(minutes=10)).isoformat() }}",
+                # an aware ISO time; the hook converts it to the connection's time zone
+                "time_send": "{{ dag_run.start_date.add(minutes=10).isoformat() }}",
             },
             {"base": "1002"},
-        ],  # fmt: skip
+        ],
         stop_bases=["1003"],
     )
     wait = CascadeMessageStateSensor(

@@ -55,12 +55,9 @@ def main() -> int:
         print("3/3 campaign report (example_cascade_base_campaign)")
         if report and report[0]:
             summary, states = report
-            print(
-                f"    messages: {len(states)}; final states: {json.dumps(summary['states'], ensure_ascii=False)}"
-            )
-            print(
-                f"    cost by channel: {json.dumps(summary['cost']['by_channel'])}; total {summary['cost']['total']}"
-            )
+            cost = summary["cost"]
+            print(f"    messages: {len(states)}; final states: {json.dumps(summary['states'])}")
+            print(f"    cost by channel: {json.dumps(cost['by_channel'])}; total {cost['total']}")
         print(f"    emulator: {gateway.counters['recipients_accepted']} recipients accepted, "
               f"{gateway.counters['stop_listed']} skipped by the stop-list, "
               f"{len(gateway.requests)} HTTP requests")  # fmt: skip
