@@ -41,7 +41,7 @@ with DAG(
             {
                 "base": "1001",
                 # an aware ISO time; the hook converts it to the connection's time zone
-                "time_send": "{{ dag_run.start_date.add(minutes=10).isoformat() }}",
+                "time_send": "{{ (dag_run.start_date + macros.timedelta(minutes=10)).isoformat() }}",  # noqa: E501
             },
             {"base": "1002"},
         ],
