@@ -8,6 +8,7 @@ from ._channels import SMS, VK, Channel, ChannelContent, Viber, WhatsApp
 from ._checks import MAX_CLIENT_ID
 from ._codec_base import Codec
 from ._codecs import make_codec
+from ._decode import check_status
 from ._errors import (
     CascadeAuthError,
     CascadeDuplicateRequestError,
@@ -80,6 +81,7 @@ __all__ = [
     "XmlCodec",
     "as_message",
     "check_capabilities",
+    "check_status",
     "format_time_send",
     "make_codec",
     "redact_url",

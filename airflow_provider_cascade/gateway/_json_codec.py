@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ._codec_base import CodecBase, unique_ids
-from ._decode import check_state_ids, check_status, gateway_error, send_row, state_row, text_body
+from ._decode import check_state_ids, check_status, gateway_error, send_rows, state_row, text_body
 from ._errors import CascadeResponseError
 from ._fields import message_fields, plan_parts
 from ._message import Message
@@ -100,9 +100,11 @@ class JsonCodec(CodecBase):
 
 def _load(response: HttpResponse) -> dict[str, Any]:
     check_status(response)
-    text = text_body(response)
     try:
-        document = json.loads(text)
+        document = json.loads(response.body)  # bytes: no decoded copy of a large answer
+    except UnicodeDecodeError:
+        text_body(response)  # raises the "not valid UTF-8" error
+        raise
     except ValueError:
         raise CascadeResponseError(
             f"response is not JSON (HTTP {response.status}, {len(response.body)} bytes)"
@@ -123,6 +125,6 @@ def _message_results(part: Part, item: Any) -> list[SendResult]:
         if not isinstance(error, str):
             raise CascadeResponseError("a message item is an object without 'error'")
         return [SendResult(part.message_index, None, None, error=error.strip())]
-    if not isinstance(item, list) or not all(isinstance(row, dict) for row in item):
+    if not isinstance(item, list):
         raise CascadeResponseError("a message item is neither a list of rows nor an error")
-    return [send_row(row, part.message_index) for row in item]
+    return send_rows(item, part.message_index)

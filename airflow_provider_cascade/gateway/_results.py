@@ -44,7 +44,7 @@ CHANNEL_STATES = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SendResult:
     """One recipient's outcome, or a whole message's error (``phone`` None)."""
 
@@ -77,7 +77,7 @@ class SendResult:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageState:
     id_message: str
     state: str

@@ -10,6 +10,7 @@ from typing import Any
 from airflow.sdk import BaseHook
 
 from ..clients import AsyncCascadeClient, CascadeClient
+from ..clients.aio import shared_http_client, tls_verify
 from ..gateway import (
     CascadeError,
     CascadeGatewayError,
@@ -92,10 +93,16 @@ class CascadeHook(BaseHook):
             return False, str(exc)
         return True, f"Connected to the Cascade gateway ({self.settings.variant.value} variant)"
 
-    async def aget_client(self) -> AsyncCascadeClient:
-        """The asyncio client, with the connection read without blocking the loop."""
+    async def aget_client(self, *, shared_pool: bool = False) -> AsyncCascadeClient:
+        """The asyncio client, with the connection read without blocking the loop.
+
+        ``shared_pool`` reuses one HTTP connection pool per event loop (the trigger does).
+        """
         conn = await self.aget_connection(self.cascade_conn_id)
         s = _settings_of(conn)
+        timeout = (10.0, s.timeout)
+        verify = await tls_verify(s.verify)
+        pool = shared_http_client(timeout, verify) if shared_pool else None
         return AsyncCascadeClient(
-            make_codec(s.variant, s.codec), timeout=(10.0, s.timeout), verify=s.verify
+            make_codec(s.variant, s.codec), timeout=timeout, verify=verify, client=pool
         )

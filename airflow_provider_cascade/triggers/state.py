@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -53,10 +54,14 @@ class CascadeMessageStateTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        # The sensor has just polled before deferring; starting at a random point of the
+        # interval keeps triggers deferred together from all setting up and polling in the
+        # same turn of the event loop (and from hitting the gateway at once).
+        await asyncio.sleep(random.uniform(0, self.poll_interval))
         final: dict[str, MessageState] = {}
         latest: dict[str, MessageState] = {}
         try:
-            client = await CascadeHook(self.cascade_conn_id).aget_client()
+            client = await CascadeHook(self.cascade_conn_id).aget_client(shared_pool=True)
         except CascadeValidationError as exc:
             yield self._event("error", latest, f"connection {self.cascade_conn_id!r}: {exc}")
             return

@@ -66,6 +66,21 @@ class Delivery:
     received: dict[str, Any]  # the fields as received, placeholders filled in
 
 
+class _Plan:
+    """A message's channel order, SMS parts and timelines per outcome, computed once."""
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.fields = fields
+        order = sorted(
+            (int(fields[f"send_{c}"]), i, c)
+            for i, c in enumerate(CHANNELS)
+            if int(fields.get(f"send_{c}") or 0) > 0
+        )
+        self.channels = [c for _, _, c in order]
+        self.sms = sms_parts(str(fields.get("text_sms", ""))) if "sms" in self.channels else 0
+        self.timelines: dict[Outcome, tuple[list[Attempt], str]] = {}
+
+
 @dataclass
 class Account:
     login: str
@@ -151,8 +166,9 @@ class Gateway:
         fields = message.fields
         stop = {p for b in message.stop_bases for p, _ in self.bases.get(b, [])}
         rows: list[dict[str, str]] = []
+        plan = _Plan(fields)  # what every recipient without placeholders shares
         for phone, client_id in message.phones:
-            rows.append(self._recipient(account, fields, phone, client_id, None, None, stop, {}))
+            rows.append(self._recipient(account, plan, phone, client_id, None, None, stop, {}))
         for base, base_time in message.bases:
             numbers = self.bases.get(base)
             if numbers is None:
@@ -160,8 +176,9 @@ class Gateway:
                 continue
             for phone, name in numbers:
                 values = {"#number#": phone, "#name#": name}
+                filled = _Plan({k: _fill(v, values) for k, v in fields.items()})
                 rows.append(
-                    self._recipient(account, fields, phone, None, base, base_time, stop, values)
+                    self._recipient(account, filled, phone, None, base, base_time, stop, values)
                 )
         self.counters["messages_accepted"] += 1
         return rows
@@ -169,7 +186,7 @@ class Gateway:
     def _recipient(
         self,
         account: str,
-        fields: dict[str, Any],
+        plan: _Plan,
         phone: str,
         client_id: str | None,
         base: str | None,
@@ -194,8 +211,7 @@ class Gateway:
                 if self.behaviour.duplicate_reply == "earlier_id":
                     row["id_message"] = earlier
                 return row
-        received = {k: _fill(v, values) for k, v in fields.items()}
-        delivery = self._deliver(account, received, phone, client_id, base, base_time)
+        delivery = self._deliver(account, plan, phone, client_id, base, base_time)
         if client_id is not None:
             self.by_client_id[(account, client_id)] = delivery.id_message
         self.counters["recipients_accepted"] += 1
@@ -211,20 +227,18 @@ class Gateway:
     def _deliver(
         self,
         account: str,
-        fields: dict[str, Any],
+        plan: _Plan,
         phone: str,
         client_id: str | None,
         base: str | None,
         base_time: str | None,
     ) -> Delivery:
-        order = sorted(
-            (int(fields[f"send_{c}"]), i, c)
-            for i, c in enumerate(CHANNELS)
-            if int(fields.get(f"send_{c}") or 0) > 0
-        )
-        channels = [c for _, _, c in order]
-        sms = sms_parts(str(fields.get("text_sms", ""))) if "sms" in channels else 0
-        attempts, final = self._timeline(channels, fields, self.behaviour.outcome(phone), sms)
+        fields, channels, sms = plan.fields, plan.channels, plan.sms
+        outcome = self.behaviour.outcome(phone)
+        timeline = plan.timelines.get(outcome)
+        if timeline is None:
+            timeline = plan.timelines[outcome] = self._timeline(channels, fields, outcome, sms)
+        attempts, final = timeline
         start = self.now()
         wanted = base_time or fields.get("time_send")
         if wanted:

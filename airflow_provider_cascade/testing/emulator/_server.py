@@ -41,6 +41,7 @@ class RecordedRequest:
 class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 1024  # the stdlib's 5 drops connections when many clients start at once
 
     def __init__(self, address: tuple[str, int], gateway: Gateway, prefix: str = "") -> None:
         super().__init__(address, Handler)

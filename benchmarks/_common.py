@@ -1,0 +1,65 @@
+"""Shared benchmark plumbing: an emulator in its own process, timing, memory."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+@contextmanager
+def emulator_process(time_scale: float = 36_000) -> Iterator[str]:
+    """The emulator in a separate process, so its CPU does not share our GIL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_cascade.testing.cli", "--port", "0",
+         "--time-scale", str(time_scale), "--repeat-window", "0"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    match = re.search(r"(http://\S+)", line)
+    if match is None:
+        proc.kill()
+        raise RuntimeError(f"emulator did not start: {line!r}")
+    try:
+        yield match.group(1)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def conn_env(url: str, protocol: str, **extra: Any) -> None:
+    import json
+
+    host, port = url.rsplit(":", 1)
+    os.environ["AIRFLOW_CONN_CASCADE_DEFAULT"] = json.dumps({
+        "conn_type": "cascade", "host": host, "port": int(port), "login": "demo",
+        "password": "demo-secret", "extra": {"protocol": protocol, **extra},
+    })  # fmt: skip
+
+
+def timed(fn: Callable[[], T]) -> tuple[float, T]:
+    t0 = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - t0, result
+
+
+def best_of(n: int, fn: Callable[[], Any]) -> float:
+    return min(timed(fn)[0] for _ in range(n))
+
+
+def peak_memory_mb(fn: Callable[[], Any]) -> float:
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
