@@ -10,10 +10,20 @@ from typing import Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 
-from ..gateway import CascadeError, MessageState, summarize
+from ..gateway import (
+    CascadeError,
+    CascadeResponseError,
+    CascadeServerError,
+    CascadeTransportError,
+    CascadeValidationError,
+    MessageState,
+    summarize,
+)
 from ..hooks.cascade import CascadeHook
 from ..triggers.state import CascadeMessageStateTrigger
 from ._finish import finish, states_from_event
+
+TRANSIENT = (CascadeServerError, CascadeTransportError, CascadeResponseError)
 
 
 def normalize_ids(value: Any) -> list[str]:
@@ -66,8 +76,8 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         outstanding = [i for i in ids if not (i in self._states and self._states[i].is_final)]
         try:
             self._states.update(self.hook.get_states(outstanding))
-        except CascadeError as exc:
-            self.log.warning("Cascade status poll failed: %s", exc)
+        except TRANSIENT as exc:  # bad ids or credentials are not worth poking again
+            self.log.warning("Cascade status poll failed, will poke again: %s", exc)
             return False
         self.log.info("Cascade: %s", summarize(self._states, len(ids)).progress())
         if all(i in self._states and self._states[i].is_final for i in ids):
@@ -79,7 +89,10 @@ class CascadeMessageStateSensor(BaseSensorOperator):
 
     def execute(self, context: Any) -> Any:
         if not self.ids:
-            raise CascadeError("id_messages is empty: nothing to wait for")
+            raise CascadeValidationError("id_messages", "is empty: nothing to wait for")
+        bad = next((i for i in self.ids if not i.isdigit()), None)
+        if bad is not None:
+            raise CascadeValidationError("id_message", f"must be a numeric id (got {bad!r})")
         if not self.deferrable:
             return super().execute(context)
         done = self.poke(context)

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Fault:
-    kind: str  # "status", "garbage", "slow", "drop_after_accept"
+    kind: str  # "status", "garbage", "slow", "drop_after_accept", "reply", "reset"
     status: int = 500
     retry_after: float | None = None
     seconds: float = 0.0
     body: bytes = b""
+    content_type: str = "text/html"
 
 
 class Faults:
@@ -35,6 +36,16 @@ class Faults:
 
     def slow_next(self, n: int = 1, seconds: float = 5.0) -> None:
         self._push(n, Fault("slow", seconds=seconds))
+
+    def reply_next(
+        self, body: bytes, *, status: int = 200, content_type: str = "text/plain", n: int = 1
+    ) -> None:
+        """Answer the next requests with exactly these bytes (hostile-response tests)."""
+        self._push(n, Fault("reply", status=status, body=body, content_type=content_type))
+
+    def reset_next(self, n: int = 1) -> None:
+        """Close the connection without processing or answering the request."""
+        self._push(n, Fault("reset"))
 
     def drop_after_accept_next(self, n: int = 1) -> None:
         """Process the request, then close the connection without an answer."""

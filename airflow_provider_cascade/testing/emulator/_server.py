@@ -51,6 +51,14 @@ class EmulatorServer(ThreadingHTTPServer):
         self.requests: list[RecordedRequest] = []
         self.requests_lock = threading.Lock()
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (timeout, reset) is normal here; anything else is not."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
     def record(self, item: RecordedRequest) -> None:
         with self.requests_lock:
             self.requests.append(item)
@@ -158,6 +166,12 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(fault.status, b"<html>server error</html>", "text/html", extra)
         if fault.kind == "garbage":
             return self._send(200, fault.body, "text/html")
+        if fault.kind == "reply":
+            return self._send(fault.status, fault.body, fault.content_type)
+        if fault.kind == "reset":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return None
         if fault.kind == "slow":
             time.sleep(fault.seconds)
             return self._send(200, b"", "text/plain")
