@@ -86,3 +86,20 @@ with DAG("cascade_test_retry", schedule=None, start_date=START, catchup=False,
         channels=[{"channel": "sms", "text": "Hi", "sender": "Shop"}],
         phones=[f"7902{i:07d}" for i in range(20)],
     )
+
+with DAG("cascade_test_faulty_campaign", schedule=None, start_date=START, catchup=False,
+         default_args={"retries": 8, "retry_delay": timedelta(seconds=1)}) as faulty:  # fmt: skip
+
+    @task
+    def audience() -> list[dict[str, object]]:
+        return [
+            {"send_sms": "1", "sender_sms": "Shop", "text_sms": f"Offer {block}",
+             "phones": [{"phone": f"7905{block}{i:06d}"} for i in range(1000)]}
+            for block in range(5)
+        ]  # fmt: skip
+
+    campaign = CascadeSendMessageOperator(task_id="send", messages=audience())
+    CascadeMessageStateSensor(
+        task_id="wait", id_messages=campaign.output, deferrable=True, poke_interval=0.2,
+        timeout=300, max_transient_failures=20,
+    )  # fmt: skip

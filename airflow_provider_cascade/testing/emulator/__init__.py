@@ -165,8 +165,11 @@ class CascadeEmulator:
             self.add_base(base, [(n["phone"], n.get("name", "")) for n in numbers])
 
     def reset(self) -> None:
-        """Forget messages, requests, counters and faults (accounts, bases, settings stay)."""
+        """Forget messages, requests, counters, faults and outcome rules; restore the
+        account this emulator was made with (bases and other settings stay)."""
         self.gateway.reset()
+        self.gateway.accounts.clear()
+        self.gateway.add_account(self.login, self.password, (self.token,))
         self.faults.clear()
         with self._server.requests_lock:
             self._server.requests.clear()
