@@ -71,29 +71,24 @@ def raw(name: str) -> str:
     return (GOLDEN / name).read_text(encoding="utf-8")
 
 
-def fill(text: str, values: Mapping[str, str | Iterable[str]], quote: str = '"') -> str:
-    """Replace each quoted placeholder; a list gives successive occurrences successive values."""
+def fill(
+    text: str, values: Mapping[str, str | Iterable[str]], around: tuple[str, str] = ('"', '"')
+) -> str:
+    """Replace each delimited placeholder; a list gives successive occurrences successive values."""
+    left, right = around
     for placeholder, value in values.items():
-        token = f"{quote}{placeholder}{quote}"
+        token = f"{left}{placeholder}{right}"
         items = [value] if isinstance(value, str) else list(value)
         n = 0
         while token in text:
-            text = text.replace(token, f"{quote}{items[min(n, len(items) - 1)]}{quote}", 1)
+            text = text.replace(token, f"{left}{items[min(n, len(items) - 1)]}{right}", 1)
             n += 1
     return text
 
 
 def fill_text(text: str, values: Mapping[str, str | Iterable[str]]) -> str:
-    """Like fill, for XML element text (``>placeholder<``) and attributes."""
-    text = fill(text, values, quote='"')
-    for placeholder, value in values.items():
-        token = f">{placeholder}<"
-        items = [value] if isinstance(value, str) else list(value)
-        n = 0
-        while token in text:
-            text = text.replace(token, f">{items[min(n, len(items) - 1)]}<", 1)
-            n += 1
-    return text
+    """Like fill, for XML attributes (``"placeholder"``) and element text (``>placeholder<``)."""
+    return fill(fill(text, values), values, around=(">", "<"))
 
 
 def request_text(name: str) -> str:

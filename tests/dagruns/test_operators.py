@@ -42,7 +42,10 @@ def test_personalised_batch_of_1000(env: CascadeEmulator) -> None:
     assert len(xcom(dr, "send")) == 1000
     assert sum(r.kind == "send" for r in env.requests) == 1  # 1,000 recipients fit one request
     assert env.counters["recipients_accepted"] == 1000
-    assert len(xcom(dr, "wait", "prices")) == 1000
+    ids = xcom(dr, "send")
+    assert xcom(dr, "wait", "prices") == {  # the non-deferrable sensor, exact to the cent
+        i: {c: str(p) for c, p in env.final_prices(i).items()} for i in ids
+    }
     results = xcom(dr, "send", "send_results")
     assert len(results) == 1000 and all(r["error"] is None for r in results)
 

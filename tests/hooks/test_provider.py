@@ -28,3 +28,12 @@ def test_airflow_lists_the_provider() -> None:
     out = subprocess.run([str(airflow), "providers", "list"], capture_output=True, text=True,
                          timeout=300, check=True)  # fmt: skip
     assert "airflow-provider-cascade" in out.stdout
+
+
+def test_widget_fallback_matches_the_declared_form() -> None:
+    from airflow_provider_cascade.hooks.cascade import CascadeHook
+
+    (conn_type,) = get_provider_info()["connection-types"]
+    assert CascadeHook.get_ui_field_behaviour() == conn_type["ui-field-behaviour"]
+    assert conn_type["hook-class-name"].endswith(CascadeHook.__name__)
+    assert conn_type["connection-type"] == CascadeHook.conn_type
