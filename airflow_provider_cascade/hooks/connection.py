@@ -27,13 +27,18 @@ class ConnectionSettings:
     verify: bool | str
 
 
-def base_url(host: str | None, port: int | None, schema: str | None = None) -> str:
-    """``host`` may carry scheme and path prefix; without a scheme, https."""
+def base_url(
+    host: str | None, port: int | None, schema: str | None = None, scheme: str | None = None
+) -> str:
+    """``host`` may carry scheme and path prefix; without a scheme, the ``scheme`` extra
+    (for URI-form connections, whose host cannot carry one), else https."""
     if not host:
         raise CascadeValidationError("host", "the gateway URL is required")
     host = host.strip().rstrip("/")
     if "://" not in host:
-        host = f"https://{host}"
+        if scheme not in (None, "", "http", "https"):
+            raise CascadeValidationError("extra.scheme", f"must be http or https (got {scheme!r})")
+        host = f"{scheme or 'https'}://{host}"
     scheme, rest = host.split("://", 1)
     netloc, _, path = rest.partition("/")
     if port and ":" not in netloc.rsplit("]", 1)[-1]:
@@ -88,7 +93,7 @@ def connection_settings(
         )
     variant = Variant.parse(extra.get("protocol") or "json")
     codec = CodecSettings(
-        base_url=base_url(host, port, schema),
+        base_url=base_url(host, port, schema, extra.get("scheme")),
         auth=auth,
         timezone=str(extra.get("timezone") or DEFAULT_TIMEZONE),
         max_recipients=int(_number(extra, "max_recipients", DEFAULT_MAX_RECIPIENTS)),

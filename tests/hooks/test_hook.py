@@ -208,3 +208,29 @@ def test_auth_error_type(cascade_gateway: CascadeEmulator, monkeypatch: pytest.M
     monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", json.dumps(conn))
     with pytest.raises(CascadeAuthError):
         CascadeHook().send([message("79000000001")])
+
+
+def test_uri_form_connection(
+    cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", cascade_gateway.conn_url("xml"))
+    hook = CascadeHook()
+    assert hook.settings.variant.value == "xml"
+    (result,) = hook.send([message("79000000001")])
+    assert result.accepted and cascade_gateway.requests[0].variant == "xml"
+
+
+def test_duplicate_answered_as_error_row_without_id(
+    cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cascade_gateway.behaviour.duplicate_reply = "error"
+    try:
+        hook = use(monkeypatch, cascade_gateway, "json")
+        msg = Message([SMS("x", "S")], [{"phone": "79000000001", "client_id_message": 9001}])
+        (first,) = hook.send([msg])
+        (again,) = hook.send([msg])
+    finally:
+        cascade_gateway.behaviour.duplicate_reply = "earlier_id"
+    assert first.accepted and not first.already_sent
+    assert again.already_sent and again.accepted and again.id_message is None
+    assert again.error == "Данное сообщение уже было отправлено."
