@@ -22,6 +22,7 @@ AUTH_MARKS = ("логин или пароль", "аккаунт заблокир
 REPEAT_MARK = "одинакового запроса"
 MAX_ERROR_TEXT = 500
 _ZERO = Decimal(0)
+_MISSING: Any = object()
 
 
 def gateway_error(text: str, http_status: int | None = None) -> CascadeGatewayError:
@@ -209,6 +210,69 @@ def state_row(row: Mapping[str, Any], state: str) -> MessageState:
         time_change_state=_timestamp(optional_str(row, "time_change_state")),
         error=state if status is MessageStatus.ERROR else None,
     )
+
+
+_STATUS_BY_TEXT = {s.value: s for s in MessageStatus if s is not MessageStatus.ERROR}
+_STATE_KEYS = tuple((c, f"state_{c.value}", f"price_{c.value}") for c in Channel)
+
+
+def state_rows(rows: list[Any]) -> dict[str, MessageState]:
+    """Many JSON state rows at once: a fast path for rows whose values are all strings,
+    falling back to ``state_row`` for anything else. Runs once per polled id."""
+    out: dict[str, MessageState] = {}
+    amounts: dict[str, Decimal] = {"0": _ZERO}  # prices and times repeat across rows:
+    stamps: dict[str, datetime | None] = {"": None}  # parse each distinct text once
+    for row in rows:
+        if row.__class__ is not dict:
+            raise CascadeResponseError("a state row is not an object")
+        get = row.get
+        id_message = get("id_message")
+        state = get("state")
+        changed = get("time_change_state")
+        parts = get("num_parts_sms")
+        if (
+            id_message.__class__ is not str
+            or not id_message
+            or state.__class__ is not str
+            or changed.__class__ is not str
+            or (parts is not None and (parts.__class__ is not str or not parts.isdigit()))
+        ):
+            if not isinstance(state, str):
+                raise CascadeResponseError("a state row has no 'state' text")
+            slow = state_row(row, state)
+            out[slow.id_message] = slow
+            continue
+        status = _STATUS_BY_TEXT.get(state, MessageStatus.ERROR)
+        channel_states: dict[Channel, str] = {}
+        prices: dict[Channel, Decimal] = {}
+        for channel, state_key, price_key in _STATE_KEYS:
+            value = get(state_key)
+            if value is not None:
+                channel_states[channel] = (
+                    value if value.__class__ is str else str(optional_str(row, state_key))
+                )
+            price = get(price_key)
+            if price is not None and price != "":
+                amount = amounts.get(price) if price.__class__ is str else None
+                if amount is None:
+                    amount = _decimal(price_key, price)
+                    if price.__class__ is str:
+                        amounts[price] = amount
+                prices[channel] = amount
+        stamp = stamps.get(changed, _MISSING)
+        if stamp is _MISSING:
+            stamp = stamps[changed] = _timestamp(changed)
+        out[id_message] = MessageState(
+            id_message,
+            state,
+            status,
+            channel_states,
+            prices,
+            int(parts) if parts else None,
+            stamp,
+            state if status is MessageStatus.ERROR else None,
+        )
+    return out
 
 
 def plain_state(id_message: str, text: str) -> MessageState:

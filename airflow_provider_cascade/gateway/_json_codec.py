@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ._codec_base import CodecBase, unique_ids
-from ._decode import check_state_ids, check_status, gateway_error, send_rows, state_row, text_body
+from ._decode import check_state_ids, check_status, gateway_error, send_rows, state_rows, text_body
 from ._errors import CascadeResponseError
 from ._fields import message_fields, plan_parts
 from ._message import Message
@@ -86,15 +86,7 @@ class JsonCodec(CodecBase):
         rows = _load(response).get("state")
         if not isinstance(rows, list):
             raise CascadeResponseError("the state response has neither 'state' nor 'error'")
-        got: dict[str, MessageState] = {}
-        for row in rows:
-            if not isinstance(row, dict):
-                raise CascadeResponseError("a state row is not an object")
-            state = row.get("state")
-            if not isinstance(state, str):
-                raise CascadeResponseError("a state row has no 'state' text")
-            parsed = state_row(row, state)
-            got[parsed.id_message] = parsed
+        got = state_rows(rows)
         return check_state_ids(batch.ids, got)
 
 
