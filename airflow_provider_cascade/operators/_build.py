@@ -11,7 +11,6 @@ from ..gateway import (
     CascadeValidationError,
     Message,
     Recipient,
-    Variant,
     as_message,
 )
 
@@ -91,7 +90,3 @@ def with_client_ids(messages: list[Message], run_key: tuple[object, ...]) -> lis
             recipients.append(recipient)
         out.append(message.split(tuple(recipients), with_bases=True))
     return out
-
-
-def supports_client_ids(variant: Variant) -> bool:
-    return variant is not Variant.GET
