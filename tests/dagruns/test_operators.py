@@ -117,3 +117,14 @@ def test_task_retry_never_sends_twice(env: CascadeEmulator) -> None:
     results = xcom(dr, "send", "send_results")
     assert len(results) == 20 and all(r["already_sent"] for r in results)
     assert len(xcom(dr, "send")) == 20
+
+
+def test_sensor_in_reschedule_mode(env: CascadeEmulator) -> None:
+    env.set_time_scale(1200)  # the fallthrough to SMS takes ~6 s: several reschedules
+    dr = run_dag(FILE, "cascade_test_reschedule")
+    assert str(dr.state) == "success", task_states(dr)
+    ids = xcom(dr, "send")
+    assert xcom(dr, "wait", "prices") == {
+        i: {c: str(p) for c, p in env.final_prices(i).items()} for i in ids
+    }
+    assert sum(r.kind == "state" for r in env.requests) >= 2  # it poked more than once

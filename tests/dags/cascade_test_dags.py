@@ -103,3 +103,12 @@ with DAG("cascade_test_faulty_campaign", schedule=None, start_date=START, catchu
         task_id="wait", id_messages=campaign.output, deferrable=True, poke_interval=0.2,
         timeout=300, max_transient_failures=20,
     )  # fmt: skip
+
+with DAG("cascade_test_reschedule", schedule=None, start_date=START, catchup=False) as reschedule:
+    rescheduled = CascadeSendMessageOperator(
+        task_id="send", channels=VIBER_THEN_SMS, phones=["79000000071", "79000000076"]
+    )
+    CascadeMessageStateSensor(
+        task_id="wait", id_messages=rescheduled.output, deferrable=False, mode="reschedule",
+        poke_interval=1, timeout=120,
+    )  # fmt: skip
