@@ -14,12 +14,13 @@ from ..gateway import (
     CascadeError,
     CascadeValidationError,
     Message,
+    MessageState,
     SendResult,
     Variant,
     summarize_send,
 )
 from ..hooks.cascade import CascadeHook
-from ..sensors._finish import finish, states_from_event
+from ..sensors.completion import finish, poll_once, states_from_event
 from ..triggers.state import CascadeMessageStateTrigger
 from ._build import build_messages, with_client_ids
 
@@ -131,16 +132,13 @@ class CascadeSendMessageOperator(BaseOperator):
                 method_name="execute_complete",
                 timeout=timedelta(seconds=self.wait_timeout + 120),
             )
-        states: dict[str, Any] = {}
-        while True:
-            outstanding = [i for i in ids if not (i in states and states[i].is_final)]
-            states.update(self.hook.get_states(outstanding))
-            if all(i in states and states[i].is_final for i in ids):
-                finish(context, states, self.log)
-                return ids
+        states: dict[str, MessageState] = {}
+        while not poll_once(self.hook, ids, states, self.log):
             if time.time() >= end:
                 raise CascadeError("messages were not all final before wait_timeout")
             time.sleep(self.poll_interval)
+        finish(context, states, self.log)
+        return ids
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> list[str]:
         """The trigger's event carries every id it waited for, in send order."""

@@ -10,20 +10,10 @@ from typing import Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 
-from ..gateway import (
-    CascadeError,
-    CascadeResponseError,
-    CascadeServerError,
-    CascadeTransportError,
-    CascadeValidationError,
-    MessageState,
-    summarize,
-)
+from ..gateway import CascadeError, CascadeValidationError, MessageState, summarize
 from ..hooks.cascade import CascadeHook
 from ..triggers.state import CascadeMessageStateTrigger
-from ._finish import finish, states_from_event
-
-TRANSIENT = (CascadeServerError, CascadeTransportError, CascadeResponseError)
+from .completion import finish, poll_once, states_from_event
 
 
 def normalize_ids(value: Any) -> list[str]:
@@ -72,15 +62,7 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         return normalize_ids(self.id_messages)
 
     def poke(self, context: Any) -> PokeReturnValue | bool:
-        ids = self.ids
-        outstanding = [i for i in ids if not (i in self._states and self._states[i].is_final)]
-        try:
-            self._states.update(self.hook.get_states(outstanding))
-        except TRANSIENT as exc:  # bad ids or credentials are not worth poking again
-            self.log.warning("Cascade status poll failed, will poke again: %s", exc)
-            return False
-        self.log.info("Cascade: %s", summarize(self._states, len(ids)).progress())
-        if all(i in self._states and self._states[i].is_final for i in ids):
+        if poll_once(self.hook, self.ids, self._states, self.log):
             value = finish(
                 context, self._states, self.log, fail_on_undelivered=self.fail_on_undelivered
             )

@@ -10,7 +10,7 @@ import pytest
 
 from airflow_provider_cascade.gateway import CascadeError, MessageState, MessageStatus
 from airflow_provider_cascade.operators.send import CascadeSendBaseOperator
-from airflow_provider_cascade.sensors._finish import finish
+from airflow_provider_cascade.sensors.completion import finish
 from airflow_provider_cascade.testing.emulator import CascadeEmulator
 
 SMS = [{"channel": "sms", "text": "hi", "sender": "Shop"}]
