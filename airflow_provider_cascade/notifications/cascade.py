@@ -9,7 +9,7 @@ from airflow.sdk import BaseNotifier
 
 from ..gateway import Variant, summarize_send
 from ..hooks.cascade import CascadeHook
-from ..operators._build import build_messages, stable_client_id
+from ..operators._build import build_messages, with_client_ids
 
 
 class CascadeNotifier(BaseNotifier):
@@ -56,7 +56,7 @@ class CascadeNotifier(BaseNotifier):
 
     def notify(self, context: Any) -> None:
         hook = CascadeHook(self.cascade_conn_id)
-        (message,) = build_messages(messages=None, channels=self._channels(), phones=self.phones)
+        messages = build_messages(messages=None, channels=self._channels(), phones=self.phones)
         if hook.settings.variant is not Variant.GET:
             ti = context.get("ti")
             key = (
@@ -67,12 +67,6 @@ class CascadeNotifier(BaseNotifier):
                 getattr(ti, "map_index", -1),
                 getattr(ti, "try_number", None),
             )
-            message = message.split(
-                tuple(
-                    type(r)(r.phone, r.client_id_message or stable_client_id(*key, r.phone))
-                    for r in message.recipients
-                ),
-                with_bases=False,
-            )
-        results = hook.send([message])
+            messages = with_client_ids(messages, key)
+        results = hook.send(messages)
         self.log.info("Cascade alert: %s", summarize_send(results).line())
