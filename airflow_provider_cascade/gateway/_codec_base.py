@@ -6,11 +6,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from ._capabilities import check_capabilities
-from ._errors import CascadeValidationError
+from ._errors import (
+    CascadeError,
+    CascadeGatewayError,
+    CascadeResponseError,
+    CascadeValidationError,
+)
 from ._message import Message, as_message
 from ._results import MessageState, SendResult
 from ._timefmt import zone
 from ._wire import (
+    REDACTED,
     BearerToken,
     CodecSettings,
     HttpResponse,
@@ -40,6 +46,53 @@ class CodecBase:
     def __init__(self, settings: CodecSettings) -> None:
         self.settings = settings
         self.tz = zone(settings.timezone)
+        auth = settings.auth
+        secret = auth.token if isinstance(auth, BearerToken) else auth.password
+        self._secrets = [secret] if len(secret) >= 3 else []
+
+    # -- answers: every text the gateway wrote passes through scrub() ------------------
+    def scrub(self, text: str) -> str:
+        """A gateway (or something posing as one) may echo what it was sent: credentials
+        never leave the codec inside an error text or a result."""
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]:
+        try:
+            results = self._parse_send(batch, response)
+        except (CascadeGatewayError, CascadeResponseError) as exc:
+            raise self._scrubbed(exc) from None
+        for result in results:
+            if result.error is not None:
+                result.error = self.scrub(result.error)
+        return results
+
+    def parse_state(self, batch: StateBatch, response: HttpResponse) -> dict[str, MessageState]:
+        try:
+            states = self._parse_state(batch, response)
+        except (CascadeGatewayError, CascadeResponseError) as exc:
+            raise self._scrubbed(exc) from None
+        for state in states.values():
+            if state.error is not None:
+                state.error = state.state = self.scrub(state.error)
+        return states
+
+    def _parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]:
+        raise NotImplementedError
+
+    def _parse_state(self, batch: StateBatch, response: HttpResponse) -> dict[str, MessageState]:
+        raise NotImplementedError
+
+    def _scrubbed(self, exc: CascadeError) -> CascadeError:
+        if isinstance(exc, CascadeGatewayError):
+            text = self.scrub(exc.text)
+            if text == exc.text:
+                return exc
+            return type(exc)(text, http_status=exc.http_status)
+        text = self.scrub(str(exc))
+        return exc if text == str(exc) else type(exc)(text)
 
     def auth_headers(self) -> dict[str, str]:
         if isinstance(self.settings.auth, BearerToken):

@@ -88,7 +88,7 @@ class GetCodec(CodecBase):
         part = Part(index, message.split(tuple(chunk), with_bases=False))
         return SendBatch(self._request(ordered), (part,))
 
-    def parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]:
+    def _parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]:
         check_status(response)
         text = text_body(response).strip()
         (part,) = batch.parts
@@ -108,7 +108,7 @@ class GetCodec(CodecBase):
             for i in unique_ids(id_messages)
         ]
 
-    def parse_state(self, batch: StateBatch, response: HttpResponse) -> dict[str, MessageState]:
+    def _parse_state(self, batch: StateBatch, response: HttpResponse) -> dict[str, MessageState]:
         check_status(response)
         text = text_body(response).strip()
         error = gateway_error(text or "empty response", response.status)

@@ -60,7 +60,7 @@ class JsonCodec(CodecBase):
             for parts in plan_parts(checked, self.settings.max_recipients)
         ]
 
-    def parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]:
+    def _parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]:
         document = _load(response)
         items = document.get("message")
         if not isinstance(items, list):
@@ -82,7 +82,7 @@ class JsonCodec(CodecBase):
             for chunk in (ids[k : k + size] for k in range(0, len(ids), size))
         ]
 
-    def parse_state(self, batch: StateBatch, response: HttpResponse) -> dict[str, MessageState]:
+    def _parse_state(self, batch: StateBatch, response: HttpResponse) -> dict[str, MessageState]:
         rows = _load(response).get("state")
         if not isinstance(rows, list):
             raise CascadeResponseError("the state response has neither 'state' nor 'error'")

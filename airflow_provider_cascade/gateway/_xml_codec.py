@@ -91,7 +91,7 @@ class XmlCodec(CodecBase):
             batches.append(SendBatch(self._document(SEND_PATH, root), tuple(parts)))
         return batches
 
-    def parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]:
+    def _parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]:
         root = _load(response)
         items = [child for child in root if child.tag == "message"]
         if len(items) != len(batch.parts):
@@ -116,7 +116,7 @@ class XmlCodec(CodecBase):
             batches.append(StateBatch(self._document(STATE_PATH, root), tuple(chunk)))
         return batches
 
-    def parse_state(self, batch: StateBatch, response: HttpResponse) -> dict[str, MessageState]:
+    def _parse_state(self, batch: StateBatch, response: HttpResponse) -> dict[str, MessageState]:
         root = _load(response)
         got: dict[str, MessageState] = {}
         for element in root:

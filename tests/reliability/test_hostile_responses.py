@@ -162,3 +162,42 @@ def test_transport_faults(
     check(err, caplog, figures)
     if fault == "reset after accept" and operation == "send":
         assert cascade_gateway.accepted_per_phone()["79000000001"] == 1  # sent once, not resent
+
+
+ECHOES: dict[tuple[str, str], list[bytes]] = {
+    ("json", "send"): [b'{"error": "login demo with password %s refused"}',
+                       b'{"message":[[{"phone":"79000000001","error":"bad password %s"}]]}'],
+    ("json", "state"): [b'{"error": "password %s refused"}',
+                        b'{"state":[{"id_message":"1000123","time_change_state":"","state":"no id for %s"}]}'],
+    ("xml", "send"): [b"<response><error>password %s refused</error></response>",
+                      b'<response><message><information phone="79000000001">bad %s</information></message></response>'],
+    ("xml", "state"): [b"<response><error>password %s refused</error></response>",
+                       b'<response><state id_message="1000123" time_change_state="">no id for %s</state></response>'],
+    ("get", "send"): [b"password %s refused"],
+    ("get", "state"): [b"no such id for %s"],
+}  # fmt: skip
+
+
+def outcome_text(hook: CascadeHook, operation: str) -> str:
+    """What a caller gets back, an error or results, as text."""
+    try:
+        if operation == "send":
+            return str(
+                [r.to_dict() for r in hook.send([Message([SMS("hi", "Shop")], ["79000000001"])])]
+            )
+        return str([s.to_dict() for s in hook.get_states(["1000123"]).values()])
+    except CascadeError as exc:
+        return f"{exc} {exc!r}"
+
+
+@pytest.mark.parametrize(("protocol", "operation"), list(ECHOES))
+def test_gateway_echoing_the_password_is_scrubbed(
+    cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, figures: Counter[str],
+    operation: str, protocol: str,
+) -> None:  # fmt: skip
+    hook = hook_for(cascade_gateway, monkeypatch, protocol)
+    for body in ECHOES[(protocol, operation)]:
+        cascade_gateway.faults.reply_next(body.replace(b"%s", SECRET.encode()))
+        text = outcome_text(hook, operation)
+        assert SECRET not in text and "***" in text, text
+        figures["hostile answers tried"] += 1
