@@ -212,7 +212,7 @@ def trigger_scale(url: str, n_triggers: int, ids_per_trigger: int) -> None:
     import tracemalloc
 
     from airflow_provider_cascade.hooks.cascade import CascadeHook
-    from airflow_provider_cascade.triggers.state import CascadeMessageStateTrigger
+    from airflow_provider_cascade.triggers.cascade import CascadeMessageStateTrigger
 
     conn_env(url, "json")
     ids = [

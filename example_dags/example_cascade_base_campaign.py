@@ -14,8 +14,8 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, task
 
-from airflow_provider_cascade.operators.send import CascadeSendBaseOperator
-from airflow_provider_cascade.sensors.state import CascadeMessageStateSensor
+from airflow_provider_cascade.operators.cascade import CascadeSendBaseOperator
+from airflow_provider_cascade.sensors.cascade import CascadeMessageStateSensor
 
 with DAG(
     dag_id="example_cascade_base_campaign",

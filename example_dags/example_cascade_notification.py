@@ -6,8 +6,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG
 
-from airflow_provider_cascade.operators.send import CascadeSendMessageOperator
-from airflow_provider_cascade.sensors.state import CascadeMessageStateSensor
+from airflow_provider_cascade.operators.cascade import CascadeSendMessageOperator
+from airflow_provider_cascade.sensors.cascade import CascadeMessageStateSensor
 
 with DAG(
     dag_id="example_cascade_notification",

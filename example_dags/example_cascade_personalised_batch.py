@@ -10,8 +10,8 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, task
 
-from airflow_provider_cascade.operators.send import CascadeSendMessageOperator
-from airflow_provider_cascade.sensors.state import CascadeMessageStateSensor
+from airflow_provider_cascade.operators.cascade import CascadeSendMessageOperator
+from airflow_provider_cascade.sensors.cascade import CascadeMessageStateSensor
 
 CUSTOMERS = Path(__file__).with_name("customers.csv")
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_cascade.gateway import CascadeError, MessageState, MessageStatus
-from airflow_provider_cascade.operators.send import CascadeSendBaseOperator
+from airflow_provider_cascade.operators.cascade import CascadeSendBaseOperator
 from airflow_provider_cascade.sensors.completion import finish
 from airflow_provider_cascade.testing.emulator import CascadeEmulator
 

@@ -8,11 +8,11 @@ import pendulum
 from airflow.sdk import DAG, task
 
 from airflow_provider_cascade.notifications.cascade import CascadeNotifier
-from airflow_provider_cascade.operators.send import (
+from airflow_provider_cascade.operators.cascade import (
     CascadeSendBaseOperator,
     CascadeSendMessageOperator,
 )
-from airflow_provider_cascade.sensors.state import CascadeMessageStateSensor
+from airflow_provider_cascade.sensors.cascade import CascadeMessageStateSensor
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 VIBER_THEN_SMS = [

@@ -14,11 +14,11 @@ import pytest
 from airflow_provider_cascade.gateway import CascadeValidationError
 from airflow_provider_cascade.hooks.cascade import CascadeHook
 from airflow_provider_cascade.notifications.cascade import CascadeNotifier
-from airflow_provider_cascade.operators.send import (
+from airflow_provider_cascade.operators.cascade import (
     CascadeSendBaseOperator,
     CascadeSendMessageOperator,
 )
-from airflow_provider_cascade.sensors.state import CascadeMessageStateSensor
+from airflow_provider_cascade.sensors.cascade import CascadeMessageStateSensor
 from airflow_provider_cascade.testing.emulator import CascadeEmulator
 from tests.gateway.test_validation import CASES, msg
 

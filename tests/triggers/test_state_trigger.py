@@ -13,7 +13,7 @@ import pytest
 from airflow_provider_cascade.gateway import SMS, Message
 from airflow_provider_cascade.hooks.cascade import CascadeHook
 from airflow_provider_cascade.testing.emulator import CascadeEmulator
-from airflow_provider_cascade.triggers.state import CascadeMessageStateTrigger
+from airflow_provider_cascade.triggers.cascade import CascadeMessageStateTrigger
 
 
 def send(gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, protocol: str, phones: list[str],
@@ -35,7 +35,7 @@ def test_serialize_holds_only_ids_and_settings(
 ) -> None:
     trigger = CascadeMessageStateTrigger(["1", "2"], end_time=123.0, poll_interval=5)
     path, kwargs = trigger.serialize()
-    assert path == "airflow_provider_cascade.triggers.state.CascadeMessageStateTrigger"
+    assert path == "airflow_provider_cascade.triggers.cascade.CascadeMessageStateTrigger"
     assert kwargs == {"id_messages": ["1", "2"], "end_time": 123.0, "cascade_conn_id": "cascade_default",
                       "poll_interval": 5.0, "max_transient_failures": 5}  # fmt: skip
     monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", cascade_gateway.conn_uri("json"))

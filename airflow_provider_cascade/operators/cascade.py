@@ -1,0 +1,189 @@
+"""Operators that send messages: single notifications, personalised batches, base campaigns."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseOperator, conf
+
+from ..gateway import (
+    CascadeError,
+    CascadeValidationError,
+    Message,
+    MessageState,
+    SendResult,
+    Variant,
+    summarize_send,
+)
+from ..hooks.cascade import CascadeHook
+from ..sensors.completion import finish, poll_once, states_from_event
+from ..triggers.cascade import CascadeMessageStateTrigger
+from ._build import build_messages, with_client_ids
+
+RESULTS_KEY = "send_results"
+
+
+def run_key(context: Any) -> tuple[object, ...]:
+    ti = context["ti"]
+    return (ti.dag_id, ti.run_id, ti.task_id, getattr(ti, "map_index", -1))
+
+
+class CascadeSendMessageOperator(BaseOperator):
+    """Send one message (``channels`` in cascade order + ``phones``) or many (``messages``).
+
+    Every phone gets a ``client_id_message`` derived from the task instance, so an Airflow
+    retry is refused by the gateway as a duplicate instead of messaging people twice.
+    XCom: ``return_value`` = accepted ``id_message``s; ``send_results`` = per recipient.
+    """
+
+    template_fields: Sequence[str] = (
+        "messages", "channels", "phones", "time_send", "name_delivery",
+    )  # fmt: skip
+    ui_color = "#e4f0ff"
+
+    def __init__(
+        self,
+        *,
+        channels: Any = None,
+        phones: Any = None,
+        messages: Any = None,
+        time_send: Any = None,
+        name_delivery: str | None = None,
+        cascade_conn_id: str = CascadeHook.default_conn_name,
+        max_failure_ratio: float | None = None,
+        wait_for_completion: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 60.0,
+        wait_timeout: timedelta | float = timedelta(hours=24),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.channels = channels
+        self.phones = phones
+        self.messages = messages
+        self.time_send = time_send
+        self.name_delivery = name_delivery
+        self.cascade_conn_id = cascade_conn_id
+        if max_failure_ratio is not None and not 0 <= max_failure_ratio <= 1:
+            raise CascadeValidationError("max_failure_ratio", "must be between 0 and 1")
+        self.max_failure_ratio = max_failure_ratio
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.wait_timeout = (
+            wait_timeout.total_seconds()
+            if isinstance(wait_timeout, timedelta)
+            else float(wait_timeout)
+        )
+
+    @cached_property
+    def hook(self) -> CascadeHook:
+        return CascadeHook(self.cascade_conn_id)
+
+    def build(self) -> list[Message]:
+        return build_messages(
+            messages=self.messages,
+            channels=self.channels,
+            phones=self.phones,
+            time_send=self.time_send,
+            name_delivery=self.name_delivery,
+        )
+
+    def execute(self, context: Any) -> list[str]:
+        messages = self.build()
+        if self.hook.settings.variant is Variant.GET:
+            self.log.warning(
+                "The GET variant cannot carry client_id_message: a retried task may send twice."
+            )
+        else:
+            messages = with_client_ids(messages, run_key(context))
+        results = self.hook.send(messages)
+        return self.report(context, results)
+
+    def report(self, context: Any, results: list[SendResult]) -> list[str]:
+        context["ti"].xcom_push(key=RESULTS_KEY, value=[r.to_dict() for r in results])
+        summary = summarize_send(results)
+        self.log.info("Cascade send: %s", summary.line())
+        if summary.total and summary.failed:
+            ratio = summary.failed / summary.total
+            limit = self.max_failure_ratio
+            if (limit is None and summary.accepted == 0) or (limit is not None and ratio > limit):
+                raise CascadeError(f"Cascade send failed for {summary.failed}/{summary.total}: "
+                                   f"{'; '.join(summary.first_errors)}")  # fmt: skip
+        ids = list(dict.fromkeys(r.id_message for r in results if r.accepted and r.id_message))
+        if self.wait_for_completion and ids:
+            return self.wait(context, ids)
+        return ids
+
+    def wait(self, context: Any, ids: list[str]) -> list[str]:
+        end = time.time() + self.wait_timeout
+        if self.deferrable:
+            self.defer(
+                trigger=CascadeMessageStateTrigger(
+                    id_messages=ids,
+                    end_time=end,
+                    cascade_conn_id=self.cascade_conn_id,
+                    poll_interval=self.poll_interval,
+                ),
+                method_name="execute_complete",
+                timeout=timedelta(seconds=self.wait_timeout + 120),
+            )
+        states: dict[str, MessageState] = {}
+        while not poll_once(self.hook, ids, states, self.log):
+            if time.time() >= end:
+                raise CascadeError("messages were not all final before wait_timeout")
+            time.sleep(self.poll_interval)
+        finish(context, states, self.log)
+        return ids
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> list[str]:
+        """The trigger's event carries every id it waited for, in send order."""
+        states = states_from_event(event)
+        if event.get("status") != "success":
+            raise CascadeError(f"waiting ended with {event.get('status')}: {event.get('message')}")
+        finish(context, states, self.log)
+        return list(states)
+
+
+class CascadeSendBaseOperator(CascadeSendMessageOperator):
+    """A campaign to recipient bases stored at the gateway, with stop-list bases.
+
+    ``bases`` items: a base id, or ``{"base": id, "time_send": ...}``. Texts may use
+    ``#name#`` and ``#number#``. Needs the JSON variant (the only one carrying bases).
+    """
+
+    template_fields: Sequence[str] = (
+        "channels", "bases", "stop_bases", "time_send", "name_delivery",
+    )  # fmt: skip
+
+    def __init__(self, *, bases: Any, stop_bases: Any = None, channels: Any, **kwargs: Any) -> None:
+        super().__init__(channels=channels, **kwargs)
+        self.bases = bases
+        self.stop_bases = stop_bases
+
+    def build(self) -> list[Message]:
+        bases = [self.bases] if isinstance(self.bases, (str, int, dict)) else self.bases
+        stops = [self.stop_bases] if isinstance(self.stop_bases, (str, int)) else self.stop_bases
+        return build_messages(
+            messages=None,
+            channels=self.channels,
+            phones=None,
+            bases=bases,
+            stop_bases=stops,
+            time_send=self.time_send,
+            name_delivery=self.name_delivery,
+        )
+
+    def execute(self, context: Any) -> list[str]:
+        variant = self.hook.settings.variant
+        if variant is not Variant.JSON:
+            raise CascadeValidationError(
+                "protocol",
+                f"base campaigns need the JSON variant; connection {self.cascade_conn_id!r} "
+                f"uses {variant.value.upper()} (set extra protocol=json)",
+            )
+        return super().execute(context)
