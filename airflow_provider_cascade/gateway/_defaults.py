@@ -1,0 +1,35 @@
+"""Every default the provider relies on, defined once. Connection extras, codecs, clients,
+operators, sensors and the provider info all read them from here."""
+
+from __future__ import annotations
+
+TIMEZONE = "Europe/Moscow"
+"""The zone ``time_send`` is written in when the connection names none."""
+
+MAX_RECIPIENTS = 1000
+"""Recipients per send request (JSON/XML); GET is bounded by ``MAX_URL_LENGTH`` too."""
+
+MAX_STATE_IDS = 500
+"""Message ids per status request (JSON/XML); GET asks one id per request."""
+
+MAX_URL_LENGTH = 2000
+"""The document: GET URLs should stay under 2,000 characters."""
+
+CONNECT_TIMEOUT = 10.0
+"""Seconds to open a connection."""
+
+READ_TIMEOUT = 60.0
+"""Seconds between two reads of an answer."""
+
+REQUEST_DEADLINE = 300.0
+"""Seconds one request may take in all (connect, send, every byte of the answer)."""
+
+REPEAT_WINDOW = 60.0
+"""The document: the same request at most once a minute. Tests and the emulator may use a
+shorter window through the connection extra ``repeat_window``."""
+
+POLL_INTERVAL = 60.0
+"""Seconds between status queries: no shorter than the repeat window on a real account."""
+
+MAX_BODY = 16 * 1024 * 1024
+"""Largest answer read, whatever its HTTP status."""
