@@ -21,6 +21,7 @@ from ..gateway import (
     HttpResponse,
     Message,
     MessageState,
+    SendBatch,
     SendResult,
     StateBatch,
     Variant,
@@ -129,6 +130,10 @@ class CascadeClient:
             for b in self.codec.send_batches(messages)
         )
         return [result for results in self._pipelined(jobs) for result in results]
+
+    def send_batch(self, batch: SendBatch) -> list[SendResult]:
+        """One request for one batch; a send that may have arrived is never resent here."""
+        return self.codec.parse_send(batch, self._fetch(batch.request, retry_safe=False))
 
     def get_states(self, id_messages: Iterable[str | int]) -> dict[str, MessageState]:
         """States of the ids the gateway lets us ask about now; throttled ids are left out."""

@@ -13,6 +13,7 @@ from ..gateway import (
     LoginPassword,
     Variant,
 )
+from ..gateway._defaults import REPEAT_WINDOW
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RECIPIENTS = 1000
@@ -25,6 +26,7 @@ class ConnectionSettings:
     codec: CodecSettings
     timeout: float
     verify: bool | str
+    repeat_window: float = REPEAT_WINDOW
 
 
 def base_url(
@@ -104,4 +106,21 @@ def connection_settings(
         codec=codec,
         timeout=_number(extra, "timeout", DEFAULT_TIMEOUT),
         verify=_verify(extra.get("verify")),
+        repeat_window=_window(extra),
     )
+
+
+def _window(extra: dict[str, Any]) -> float:
+    """``repeat_window``: seconds within which the gateway refuses an identical request."""
+    value = extra.get("repeat_window")
+    if value in (None, ""):
+        return REPEAT_WINDOW
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise CascadeValidationError(
+            "extra.repeat_window", f"must be a number of seconds (got {value!r})"
+        ) from None
+    if not 0 <= number <= 3600:
+        raise CascadeValidationError("extra.repeat_window", "must be between 0 and 3600 seconds")
+    return number
