@@ -14,6 +14,7 @@ from ._records import FORMAT, VERSION, Fate
 from ._send import LedgerInputChanged, LedgerSender, Totals
 from ._sources import Plan, check_not_past, count_lines, read_messages, read_recipients
 from ._store import REF_KEY, Ledger, default_root, storage_path, task_folder
+from ._wait import LedgerWatch, Progress, is_reference
 
 __all__ = [
     "FORMAT",
@@ -23,11 +24,14 @@ __all__ = [
     "Ledger",
     "LedgerInputChanged",
     "LedgerSender",
+    "LedgerWatch",
     "Plan",
+    "Progress",
     "Totals",
     "check_not_past",
     "count_lines",
     "default_root",
+    "is_reference",
     "read_messages",
     "read_recipients",
     "stable_client_id",

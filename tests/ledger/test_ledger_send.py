@@ -208,3 +208,36 @@ def test_bad_input_deep_in_a_file_fails_before_any_request(
         for chunk in feed(plan, numbers):
             hook.client.codec.send_batches([m for _, m in chunk])
     assert gw.requests == []
+
+
+def test_waiting_on_a_ledger_records_states_and_exact_price_totals(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import time
+    from decimal import Decimal
+
+    from airflow_provider_cascade.ledger import LedgerWatch
+
+    hook = make_hook(monkeypatch, gw, "json")
+    ledger = Ledger(str(tmp_path))
+    totals = send(hook, ledger, phones(1200), per_request=500)
+    watch = LedgerWatch(ledger.ref(**totals.counts()))
+    progress = watch.poll(hook.get_states)
+    rounds = 1
+    while not progress.done:
+        time.sleep(WINDOW * 1.2)  # the same status query only once a window
+        progress = watch.poll(hook.get_states)
+        rounds += 1
+    assert progress.total == progress.final == 1200 and rounds < 10
+    expected: dict[str, Decimal] = {}
+    for d in gw.deliveries:
+        for channel, price in gw.final_prices(d.id_message).items():
+            if price:
+                expected[channel] = expected.get(channel, Decimal(0)) + price
+    assert progress.price_totals()["by_channel"] == {c: str(v) for c, v in sorted(expected.items())}
+    assert sum(progress.by_state.values()) == 1200
+    assert repeat_refusals(gw) == 0
+    stored = json.loads((tmp_path / "wait" / "summary.json").read_text())
+    assert stored["final"] == 1200
+    lines = (tmp_path / "wait" / "0000001.jsonl").read_text().splitlines()
+    assert len(lines) == 500 and all(json.loads(x)["is_final"] for x in lines)
