@@ -12,6 +12,7 @@ from __future__ import annotations
 from ._client_ids import stable_client_id
 from ._records import FORMAT, VERSION, Fate
 from ._send import LedgerInputChanged, LedgerSender, Totals
+from ._shards import split_recipients_file
 from ._sources import Plan, check_not_past, count_lines, read_messages, read_recipients
 from ._store import REF_KEY, Ledger, default_root, storage_path, task_folder
 from ._wait import LedgerWatch, Progress, is_reference
@@ -34,6 +35,7 @@ __all__ = [
     "is_reference",
     "read_messages",
     "read_recipients",
+    "split_recipients_file",
     "stable_client_id",
     "storage_path",
     "task_folder",

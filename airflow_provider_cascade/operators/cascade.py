@@ -33,6 +33,7 @@ from ..ledger import (
     default_root,
     read_messages,
     read_recipients,
+    split_recipients_file,
     task_folder,
 )
 from ..ledger._sources import Chunk
@@ -466,3 +467,33 @@ def _results(ledger: Ledger) -> Iterator[dict[str, Any]]:
                 "error": row.error if row and row.fate.value != "accepted" else None,
                 "already_sent": bool(row and row.already),
             }
+
+
+class CascadeSplitRecipientsOperator(BaseOperator):
+    """Split a recipients file into ``shards`` CSV files for mapped sends
+    (``CascadeSendMessageOperator.partial(...).expand(recipients_file=split.output)``).
+
+    A phone always lands in the same shard. XCom: the list of shard URLs. ``destination``
+    defaults to a folder beside the ledgers, per run, so concurrent runs never share files.
+    """
+
+    template_fields: Sequence[str] = ("recipients_file", "destination")
+    ui_color = "#e4f0ff"
+
+    def __init__(
+        self, *, recipients_file: str, shards: int, destination: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.recipients_file = recipients_file
+        self.shards = shards
+        self.destination = destination
+
+    def execute(self, context: Context) -> list[str]:
+        ti = context["ti"]
+        destination = self.destination or task_folder(
+            f"{default_root().rstrip('/')}/shards", ti.dag_id, ti.run_id, ti.task_id, -1
+        )
+        urls = split_recipients_file(self.recipients_file, self.shards, destination)
+        self.log.info("Cascade: %s split into %d shards under %s",
+                      self.recipients_file, len(urls), destination)  # fmt: skip
+        return urls
