@@ -58,10 +58,39 @@ class CascadeHook(BaseHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Fallback for Airflow < 3.2; newer UIs read ``provider_info`` instead."""
+        """For Airflow 3.0/3.1 (3.2+ read ``provider_info``): the declared behaviour with the
+        snake_case keys those releases validate it against."""
         from ..provider_info import UI_FIELD_BEHAVIOUR
 
-        return UI_FIELD_BEHAVIOUR
+        return {key.replace("-", "_"): value for key, value in UI_FIELD_BEHAVIOUR.items()}
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """For Airflow 3.0/3.1, whose UI builds the extra fields from WTForms widgets (3.2+
+        read ``conn-fields`` and never call this). Built from the declared fields, one home.
+        WTForms is imported here, not at module level: Airflow patches it while calling this,
+        and workers and triggerers do not need it (the FAB provider brings it)."""
+        from wtforms import BooleanField, IntegerField, PasswordField, StringField
+        from wtforms.validators import Optional, any_of
+
+        from ..provider_info import CONN_FIELDS
+
+        classes = {"string": StringField, "integer": IntegerField, "boolean": BooleanField}
+        widgets: dict[str, Any] = {}
+        for name, field in CONN_FIELDS.items():
+            schema = field["schema"]
+            kind = next(t for t in schema["type"] if t != "null")
+            validators: list[Any] = [Optional()]
+            if "enum" in schema:
+                validators.append(any_of(schema["enum"]))
+            field_class = PasswordField if schema.get("format") == "password" else classes[kind]
+            widgets[name] = field_class(
+                label=field["label"],
+                validators=validators,
+                description=field.get("description", ""),
+                default=schema.get("default"),
+            )
+        return widgets
 
     @cached_property
     def settings(self) -> ConnectionSettings:
