@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ..clients._policy import RetryPolicy
 from ..gateway import (
     BearerToken,
     CascadeValidationError,
@@ -30,6 +31,10 @@ class ConnectionSettings:
     repeat_window: float = _defaults.REPEAT_WINDOW
     """Seconds before the gateway accepts the same request again (extra ``repeat_window``);
     0 for a gateway (or emulator) without the once-a-minute rule."""
+    retry_limit: int = _defaults.RETRY_LIMIT
+    """Tries after the first, for failures a new try can cure (extra ``retry_limit``)."""
+    retry_delay: float = _defaults.RETRY_DELAY
+    """Seconds before the first retry, doubled each time (extra ``retry_delay``)."""
 
 
 def base_url(
@@ -117,4 +122,28 @@ def connection_settings(
         connect_timeout=_number(extra, "connect_timeout", _defaults.CONNECT_TIMEOUT),
         deadline=_number(extra, "deadline", _defaults.REQUEST_DEADLINE),
         repeat_window=_number(extra, "repeat_window", _defaults.REPEAT_WINDOW, zero=True),
+        retry_limit=_whole(extra, "retry_limit", _defaults.RETRY_LIMIT),
+        retry_delay=_number(extra, "retry_delay", _defaults.RETRY_DELAY, zero=True),
+    )
+
+
+def _whole(extra: dict[str, Any], key: str, default: int) -> int:
+    number = _number(extra, key, default, zero=True)
+    if number != int(number):
+        raise CascadeValidationError(f"extra.{key}", f"must be a whole number (got {number!r})")
+    return int(number)
+
+
+def retry_policy(
+    settings: ConnectionSettings, retry_limit: int | None = None, retry_delay: float | None = None
+) -> RetryPolicy:
+    """The connection's retry behaviour, hook (or operator) arguments taking precedence."""
+    extra: dict[str, Any] = {"retry_limit": retry_limit, "retry_delay": retry_delay}
+    return RetryPolicy(
+        retry_limit=settings.retry_limit
+        if retry_limit is None
+        else _whole(extra, "retry_limit", 0),
+        retry_delay=settings.retry_delay
+        if retry_delay is None
+        else _number(extra, "retry_delay", 0.0, zero=True),
     )

@@ -179,7 +179,7 @@ def test_no_secret_in_logs_or_errors(
     def attempt(conn: dict[str, object]) -> None:
         monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", json.dumps(conn))
         hook = CascadeHook()
-        hook.client.policy = type(hook.client.policy)(attempts=2, backoff=0.01)
+        hook.client.policy = type(hook.client.policy)(retry_limit=1, retry_delay=0.01)
         try:
             hook.send([message("79000000001")])
             hook.get_states(["1"])

@@ -62,7 +62,7 @@ def hook_for(gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, protocol: str
     gw.gateway.add_account(gw.login, SECRET, (gw.token,))
     monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", json.dumps(conn))
     hook = CascadeHook()
-    hook.client.policy = RetryPolicy(attempts=2, backoff=0.01)
+    hook.client.policy = RetryPolicy(retry_limit=1, retry_delay=0.01)
     return hook
 
 
@@ -146,7 +146,7 @@ def test_transport_faults(
         conn = json.loads(__import__("os").environ["AIRFLOW_CONN_CASCADE_DEFAULT"])
         monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", json.dumps({**conn, "port": 1}))
         hook = CascadeHook()
-        hook.client.policy = RetryPolicy(attempts=2, backoff=0.01)
+        hook.client.policy = RetryPolicy(retry_limit=1, retry_delay=0.01)
     elif fault == "slow":
         cascade_gateway.faults.slow_next(2, seconds=1.0)
     elif fault == "reset before":
