@@ -107,7 +107,7 @@ def classify(exc: BaseException, *, connected: bool, timed_out: bool) -> Failure
         return Failure.READ_TIMEOUT
     if any(isinstance(e, zlib.error) for e in chain) or "decod" in names:
         return Failure.BAD_ENCODING
-    if "chunk" in names or "chunk" in text:
+    if "chunk" in names or "chunk" in text or "with base 16" in text:  # http.client's size
         return Failure.BAD_CHUNK
     if "incompleteread" in names or "incomplete" in text or "complete message body" in text:
         return Failure.TRUNCATED

@@ -187,7 +187,7 @@ class AsyncCascadeClient:
         except Exception as exc:
             timed_out = isinstance(exc, httpx.TimeoutException)
             kind = classify(exc, connected=sent[0], timed_out=timed_out)
-            failure = TransportFailure(kind, type(exc).__name__)
+            failure = TransportFailure(kind)
         if error is not None:
             raise error  # outside the handler: no library exception in the chain
         return failure

@@ -79,7 +79,11 @@ class CascadeClient:
         error: CascadeError | None = None
         with Guard(self.deadline) as guard:
             try:
-                return self._exchange(request, guard)
+                response = self._exchange(request, guard)
+                if not guard.expired:
+                    return response
+                # the watchdog's shutdown can pass for the end of the headers or body
+                failure = TransportFailure(Failure.DEADLINE, f"{self.deadline:g} s")
             except BadEncoding as exc:
                 failure = TransportFailure(Failure.BAD_ENCODING, str(exc))
             except CascadeError as exc:  # the body cap
@@ -90,7 +94,7 @@ class CascadeClient:
                 failure = (
                     TransportFailure(Failure.DEADLINE, f"{self.deadline:g} s")
                     if guard.expired
-                    else TransportFailure(kind, type(exc).__name__)
+                    else TransportFailure(kind)
                 )
         if error is not None:
             raise error  # outside the handler: no library exception in the chain
