@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -109,10 +109,8 @@ class Hostile:
         except OSError:
             pass
         finally:
-            try:
+            with suppress(OSError):
                 sock.close()
-            except OSError:
-                pass
 
     def __enter__(self) -> Hostile:
         self._accept.start()

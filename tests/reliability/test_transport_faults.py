@@ -5,6 +5,7 @@ bounded amount of memory; a send that may have arrived is never resent."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import os
 import socket
@@ -141,7 +142,9 @@ def test_both_clients_fail_alike(
     seen = []
     for which in CLIENTS:
         with hostile(script) as server:
-            (result, took) = _timed(lambda: run(which, server.url, operation, deadline=1.5))
+            start = time.monotonic()
+            result = run(which, server.url, operation, deadline=1.5)
+            took = time.monotonic() - start
         assert isinstance(result, error), (which, result)
         assert words in str(result), (which, str(result))
         if error is CascadeTransportError:
@@ -152,12 +155,6 @@ def test_both_clients_fail_alike(
         seen.append(outcome(result))
         figures["hostile answers tried"] += 1
     assert seen[0] == seen[1]
-
-
-def _timed(fn: Any) -> tuple[Any, float]:
-    start = time.monotonic()
-    result = fn()
-    return result, time.monotonic() - start
 
 
 @pytest.mark.parametrize("which", CLIENTS)
@@ -335,10 +332,8 @@ def _send_with(which: str, codec: Any, messages: Any) -> Any:
 def _open_sockets() -> int:
     count = 0
     for fd in os.listdir("/proc/self/fd"):
-        try:
+        with contextlib.suppress(OSError):
             count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
-        except OSError:
-            pass
     return count
 
 
