@@ -57,8 +57,11 @@ def base_url(
     return f"{scheme}://{netloc}/{prefix}".rstrip("/")
 
 
-def _number(extra: dict[str, Any], key: str, default: float, *, zero: bool = False) -> float:
-    """A finite number > 0 (or >= 0 when ``zero``), the default when absent."""
+def _number(
+    extra: dict[str, Any], key: str, default: float, *, zero: bool = False,
+    maximum: float = math.inf,
+) -> float:  # fmt: skip
+    """A finite number > 0 (or >= 0 when ``zero``) up to ``maximum``; the default if absent."""
     value = extra.get(key)
     if value in (None, ""):
         return default
@@ -72,6 +75,8 @@ def _number(extra: dict[str, Any], key: str, default: float, *, zero: bool = Fal
         raise CascadeValidationError(f"extra.{key}", f"must be finite (got {value!r})")
     if number < 0 or (number == 0 and not zero):
         raise CascadeValidationError(f"extra.{key}", "must be positive" + (" or 0" if zero else ""))
+    if number > maximum:
+        raise CascadeValidationError(f"extra.{key}", f"must be at most {maximum:g}")
     return number
 
 
@@ -121,7 +126,9 @@ def connection_settings(
         verify=_verify(extra.get("verify")),
         connect_timeout=_number(extra, "connect_timeout", _defaults.CONNECT_TIMEOUT),
         deadline=_number(extra, "deadline", _defaults.REQUEST_DEADLINE),
-        repeat_window=_number(extra, "repeat_window", _defaults.REPEAT_WINDOW, zero=True),
+        repeat_window=_number(
+            extra, "repeat_window", _defaults.REPEAT_WINDOW, zero=True, maximum=3600
+        ),
         retry_limit=_whole(extra, "retry_limit", _defaults.RETRY_LIMIT),
         retry_delay=_number(extra, "retry_delay", _defaults.RETRY_DELAY, zero=True),
     )

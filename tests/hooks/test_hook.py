@@ -298,7 +298,8 @@ def test_repeat_window_and_deadline_extras() -> None:
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("repeat_window", -1), ("repeat_window", "soon"), ("repeat_window", "nan"),
+    [("repeat_window", -1), ("repeat_window", "soon"), ("repeat_window", 3601),
+     ("retry_limit", 1.5), ("retry_limit", -1), ("retry_delay", "x"), ("repeat_window", "nan"),
      ("deadline", 0), ("deadline", "inf"), ("deadline", True), ("timeout", -3)],
 )  # fmt: skip
 def test_bad_timing_extras_are_refused(key: str, value: object) -> None:
