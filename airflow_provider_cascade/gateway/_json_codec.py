@@ -96,7 +96,10 @@ def _load(response: HttpResponse) -> dict[str, Any]:
         document = json.loads(response.body)  # bytes: no decoded copy of a large answer
     except UnicodeDecodeError:
         text_body(response)  # raises the "not valid UTF-8" error
-        raise
+        # valid UTF-8 that json.loads took for UTF-16/32 by its zero bytes: not JSON either
+        raise CascadeResponseError(
+            f"response is not JSON (HTTP {response.status}, {len(response.body)} bytes)"
+        ) from None
     except ValueError:
         raise CascadeResponseError(
             f"response is not JSON (HTTP {response.status}, {len(response.body)} bytes)"
