@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# The emulator's fixtures (cascade_emulator, cascade_gateway, cascade_conn) are opt-in.
+pytest_plugins = ["airflow_provider_cascade.testing.pytest_plugin"]
+
 ROOT = Path(__file__).resolve().parents[1]
 _HOME = Path(tempfile.mkdtemp(prefix="cascade-airflow-home-"))
 DAGS = _HOME / "dags"

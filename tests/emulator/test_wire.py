@@ -122,7 +122,7 @@ def test_states_prices_and_time_scale(cascade_gateway: CascadeEmulator) -> None:
     gw.set_time_scale(36_000)
     import time
 
-    time.sleep(0.3)  # 3 gateway hours
+    time.sleep(gw.behaviour.repeat_window + 0.1)  # the same query again: after the window
     after = {
         s["id_message"]: s
         for s in json.loads(post(gw.url + "/sendmessagejson.php", ask, "application/json"))["state"]
