@@ -33,6 +33,25 @@ os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 os.environ.setdefault("AIRFLOW__CORE__TEST_CONNECTION", "Enabled")
 
 
+_STATE_RETRY = (
+    "provider: retries a status query at once after its answer was lost, inside the repeat "
+    "window; the refusal leaves the id out and no error is raised; fixed by waiting"
+)
+PROVIDER_XFAIL = {
+    f"tests/reliability/test_hostile_responses.py::test_transport_faults[reset after accept-{v}-state]": _STATE_RETRY
+    for v in ("json", "xml", "get")
+}  # fmt: skip
+"""Parametrized cases that fail because the provider breaks the gateway's rules, where a
+decorator cannot single them out. Strict: each must be removed when the provider is fixed."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        reason = PROVIDER_XFAIL.get(item.nodeid)
+        if reason is not None:
+            item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """A migrated SQLite metadata database, shared by every DAG test of the session."""

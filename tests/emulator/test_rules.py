@@ -89,7 +89,7 @@ def test_send_resent_at_once_is_refused_and_not_sent(
     """A send whose answer was lost, resent byte for byte at once, is refused: the refusal
     says nothing about the first copy, which the gateway did accept."""
     gw = cascade_gateway
-    gw.faults.drop_after_accept_next(1)
+    gw.faults.drop_after_accept_next(1, on="send")
     if variant == "get":
         url = (f"{gw.url}/sendmessage.php?login=demo&password=demo-secret&phone=79000000001"
                "&send_sms=1&sender_sms=S&text_sms=x")  # fmt: skip
@@ -178,7 +178,7 @@ def test_duplicates_and_counts_per_phone(cascade_gateway: CascadeEmulator) -> No
 # -- faults the ledger tests need ---------------------------------------------------------
 def test_drop_after_accept_counts_accepted_sends_only(cascade_gateway: CascadeEmulator) -> None:
     gw = cascade_gateway
-    gw.faults.drop_after_accept_next(2)
+    gw.faults.drop_after_accept_next(2, on="send")
     assert "state" in post_json(gw, {**creds(gw), "state": [{"id_message": "1"}]})  # passes by
     refused = post_json(gw, {"login": "demo", "password": "wrong", "message": [sms()]})
     assert refused == {"error": "Неправильный логин или пароль"}  # refused: not used up
@@ -201,6 +201,16 @@ def test_queued_fault_for_one_kind(cascade_gateway: CascadeEmulator) -> None:
     assert gw.faults.pending == 0
     with pytest.raises(ValueError):
         gw.faults.reset_next(on="other")
+
+
+def test_drop_after_accept_of_a_status_query(cascade_gateway: CascadeEmulator) -> None:
+    gw = cascade_gateway
+    gw.faults.drop_after_accept_next(1)  # any kind: the status query is processed, unanswered
+    body = json.dumps({**creds(gw), "state": [{"id_message": "1"}]}).encode()
+    head = (b"POST /sendmessagejson.php HTTP/1.1\r\nHost: x\r\nContent-Type: "
+            b"application/json\r\nContent-Length: %d\r\n\r\n" % len(body))  # fmt: skip
+    assert raw_request(gw, head, body) == b""
+    assert gw.counters["state_queries"] == 1 and gw.faults.pending == 0
 
 
 def test_reset_restores_every_setting(cascade_gateway: CascadeEmulator) -> None:

@@ -6,10 +6,17 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from airflow_provider_cascade.testing.dagruns import run_dag, task_states, xcom
 from airflow_provider_cascade.testing.emulator import CascadeEmulator
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="provider: resends a send at once after a lost answer and each task retry inside "
+    "the repeat window is refused, so the send task fails; fixed by ledger",
+)
 def test_5000_recipient_campaign_with_dropped_answers(
     airflow_home: Path, cascade_conn: str, cascade_gateway: CascadeEmulator, figures: Counter[str]
 ) -> None:

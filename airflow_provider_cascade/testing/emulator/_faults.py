@@ -4,7 +4,7 @@ Queued faults (``fail_next``, ``garbage_next``, ``slow_next``, ``reply_next``,
 ``reset_next``) replace the gateway's answer to the next requests, in order; ``on="send"``
 or ``on="state"`` keeps a fault for the next request of that kind (others pass it by).
 ``drop_after_accept_next`` is different: the gateway does the work, then the connection is
-closed before the answer, for the next sends the gateway accepts.
+closed before the answer, for the next requests (``on="send"``: sends) the gateway accepts.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class Faults:
     def __init__(self) -> None:
         self._queue: deque[Fault] = deque()
         self._lock = threading.Lock()
-        self._drops = 0
+        self._drops: deque[str | None] = deque()
         self.drop_rate = 0.0
         self.state_fail_rate = 0.0
         self._random = random.Random(0)
@@ -67,12 +67,15 @@ class Faults:
         """Close the connection without processing or answering the request."""
         self._push(n, Fault("reset", on=on))
 
-    def drop_after_accept_next(self, n: int = 1) -> None:
-        """The next ``n`` sends the gateway accepts are processed (recipients accepted,
-        ids given), then the connection is closed before the answer. Requests the gateway
-        refuses (a repeat, a bad document) do not use one up."""
+    def drop_after_accept_next(self, n: int = 1, *, on: str | None = None) -> None:
+        """The next ``n`` requests the gateway accepts (``on="send"``: sends only, the lost
+        send answer; ``on="state"``: status queries only) are processed (a send's
+        recipients accepted, ids given), then the connection is closed before the answer.
+        Requests the gateway refuses (a repeat, a bad document) do not use one up."""
+        if on not in (None, *KINDS):
+            raise ValueError(f"on must be one of {KINDS} or None")
         with self._lock:
-            self._drops += n
+            self._drops.extend([on] * n)
 
     def randomly(
         self, *, drop_rate: float = 0.0, state_fail_rate: float = 0.0, seed: int = 0
@@ -85,14 +88,14 @@ class Faults:
     def clear(self) -> None:
         with self._lock:
             self._queue.clear()
-            self._drops = 0
+            self._drops.clear()
             self.drop_rate = self.state_fail_rate = 0.0
 
     @property
     def pending(self) -> int:
         """Queued faults and drops not used yet."""
         with self._lock:
-            return len(self._queue) + self._drops
+            return len(self._queue) + len(self._drops)
 
     def take_queued(self, kind: str | None) -> Fault | None:
         """The first queued fault for a request of ``kind`` (None: the request could not be
@@ -110,13 +113,17 @@ class Faults:
                 return Fault("status", status=500)
             return None
 
-    def take_drop(self) -> bool:
-        """Whether to drop the answer of the send just accepted."""
+    def take_drop(self, kind: str) -> bool:
+        """Whether to drop the answer to the request of ``kind`` just processed (random
+        drops apply to sends only)."""
         with self._lock:
-            if self._drops:
-                self._drops -= 1
-                return True
-            return bool(self.drop_rate) and self._random.random() < self.drop_rate
+            for index, on in enumerate(self._drops):
+                if on is None or on == kind:
+                    del self._drops[index]
+                    return True
+            if kind != "send" or not self.drop_rate:
+                return False
+            return self._random.random() < self.drop_rate
 
     def _push(self, n: int, fault: Fault) -> None:
         if fault.on not in (None, *KINDS):

@@ -193,7 +193,7 @@ class Handler(BaseHTTPRequestHandler):
             self._record(method, path, variant, "refused", query, headers, body, recipients)
             return self._send(200, _error(variant, str(exc)), _ctype(variant))
         self._record(method, path, variant, kind, query, headers, body, recipients)
-        if kind == "send" and server.faults.take_drop():
+        if server.faults.take_drop(kind):
             # drop after accept: the gateway did the work, the client hears nothing
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
