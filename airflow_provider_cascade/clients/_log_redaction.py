@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from ..gateway import redact_url
+from ..gateway.codec import redact_url
 
 NOISY_LOGGERS = ("urllib3.connectionpool", "httpx", "httpcore")
 

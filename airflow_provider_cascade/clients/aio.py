@@ -17,12 +17,10 @@ from ..gateway import (
     CascadeError,
     CascadeResponseError,
     CascadeTransportError,
-    Codec,
-    HttpRequest,
-    HttpResponse,
     MessageState,
     Variant,
 )
+from ..gateway.codec import Codec, HttpRequest, HttpResponse
 from ._log_redaction import install as _redact_http_logs
 from ._policy import MAX_BODY, RetryPolicy, transport_reason
 from ._throttle import GetStateThrottle

@@ -16,16 +16,12 @@ from ..gateway import (
     CascadeError,
     CascadeResponseError,
     CascadeTransportError,
-    Codec,
-    HttpRequest,
-    HttpResponse,
     Message,
     MessageState,
     SendResult,
-    StateBatch,
     Variant,
-    check_status,
 )
+from ..gateway.codec import Codec, HttpRequest, HttpResponse, StateBatch, check_status
 from ._log_redaction import install as _redact_http_logs
 from ._policy import MAX_BODY, RetryPolicy, transport_reason
 from ._throttle import GetStateThrottle

@@ -11,14 +11,8 @@ from airflow.sdk import BaseHook
 
 from ..clients import AsyncCascadeClient, CascadeClient
 from ..clients.aio import shared_http_client, tls_verify
-from ..gateway import (
-    CascadeError,
-    CascadeGatewayError,
-    Message,
-    MessageState,
-    SendResult,
-    make_codec,
-)
+from ..gateway import CascadeError, CascadeGatewayError, Message, MessageState, SendResult
+from ..gateway.codec import make_codec
 from .connection import ConnectionSettings, connection_settings
 
 

@@ -5,14 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..gateway import (
-    DEFAULT_TIMEZONE,
-    BearerToken,
-    CascadeValidationError,
-    CodecSettings,
-    LoginPassword,
-    Variant,
-)
+from ..gateway import BearerToken, CascadeValidationError, LoginPassword, Variant
+from ..gateway._defaults import TIMEZONE as DEFAULT_TIMEZONE
+from ..gateway.codec import CodecSettings
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RECIPIENTS = 1000

@@ -7,14 +7,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_cascade.gateway import (
-    CascadeValidationError,
-    CodecSettings,
-    JsonCodec,
-    LoginPassword,
-    Variant,
-    make_codec,
-)
+from airflow_provider_cascade.gateway import CascadeValidationError, LoginPassword, Variant
+from airflow_provider_cascade.gateway.codec import CodecSettings, JsonCodec, make_codec
 
 VIBER = {"send_viber": "1", "sender_viber": "Shop", "text_viber": "Hi"}
 PHONES = {"phones": [{"phone": "79000000001"}]}
