@@ -99,9 +99,27 @@ def load_json(response: HttpResponse) -> dict[str, Any]:
 # -- send answers ---------------------------------------------------------------------------
 def send_row(row: Mapping[str, Any], text: str | None = None) -> SendResult:
     """One per-recipient row, not yet matched (``message_index`` -1). ``text`` is the XML
-    element's text: a status word, or an error text."""
-    id_message = _id(row, "id_message")
-    error = _text(row, "error")
+    element's text: a status word, or an error text. Runs once per recipient of a campaign:
+    string values, the usual case, are checked inline."""
+    get = row.get
+    id_message = get("id_message")
+    if id_message.__class__ is not str or not (id_message.isdigit() and id_message.isascii()):
+        id_message = _id(row, "id_message")
+    elif id_message == "0":
+        id_message = None
+    phone = get("phone")
+    phone = (phone or None) if phone.__class__ is str else _text(row, "phone")
+    client_id = get("client_id_message")
+    if client_id is not None:
+        client_id = (
+            (client_id or None) if client_id.__class__ is str else _text(row, "client_id_message")
+        )
+    base = get("base")
+    if base is not None:
+        base = (base or None) if base.__class__ is str else _text(row, "base")
+    error = get("error")
+    if error is not None:
+        error = (error or None) if error.__class__ is str else _text(row, "error")
     if error is None and text is not None:
         text = text.strip()
         if text and text not in _STATUS_WORDS:
@@ -111,18 +129,27 @@ def send_row(row: Mapping[str, Any], text: str | None = None) -> SendResult:
         error = NO_ID
     channel_ids = {}
     for channel, key in _CHANNEL_ID_KEYS:
-        value = _id(row, key)
-        if value is not None:
+        value = get(key)
+        if value and value != "0":
+            if value.__class__ is not str or not (value.isdigit() and value.isascii()):
+                value = _id(row, key)
+                if value is None:
+                    continue
             channel_ids[channel] = value
+    count = get("count_message")
+    if count.__class__ is str and count.isdigit() and count.isascii():
+        parts: int | None = int(count)
+    else:
+        parts = _count(row, "count_message")
     return SendResult(
         -1,
-        _text(row, "phone"),
+        phone,
         id_message,
-        _text(row, "client_id_message"),
-        _text(row, "base"),
+        client_id,
+        base,
         None if error is None else error[:MAX_ERROR_TEXT],
         channel_ids,
-        _count(row, "count_message"),
+        parts,
         already,
     )
 
@@ -345,10 +372,12 @@ def _text(row: Mapping[str, Any], key: str) -> str | None:
 
 def _id(row: Mapping[str, Any], key: str) -> str | None:
     """An id: ASCII digits (string or JSON whole number); empty or ``0`` means none."""
-    value = _text(row, key)
-    if value is None or value == "0":
+    value = row.get(key)
+    if value.__class__ is not str:
+        value = _text(row, key)
+    if not value or value == "0":
         return None
-    if not is_id(value):
+    if not (value.isdigit() and value.isascii()):
         raise CascadeResponseError(f"{key} must be ASCII digits, got {value!r:.40}")
     return value
 
