@@ -219,15 +219,35 @@ def test_get_default_url_limit_is_the_documents() -> None:
     assert max(lengths) < 2000 and max(lengths) >= 2000 - 12
 
 
-def test_json_batches_hold_at_most_max_recipients() -> None:
+@pytest.mark.parametrize(("sizes", "loads"), [((3, 3, 5), [4, 4, 3]), ((3, 2), [4, 1])])
+def test_json_batches_hold_at_most_max_recipients(sizes: tuple[int, ...], loads: list[int]) -> None:
     settings = CodecSettings("https://gw", LoginPassword("l", "p"), max_recipients=4)
-    messages = [Message([SMS("Hi", "S")], [f"790000000{i}" for i in range(n)]) for n in (3, 3, 5)]
+    messages = [Message([SMS("Hi", "S")], [f"790000000{i}" for i in range(n)]) for n in sizes]
     batches = JsonCodec(settings).send_batches(messages)
-    loads = [sum(len(p.message.recipients) for p in b.parts) for b in batches]
-    assert loads == [4, 4, 3]
+    assert [sum(len(p.message.recipients) for p in b.parts) for b in batches] == loads
+    sent = [r.phone for b in batches for p in b.parts for r in p.message.recipients]
+    assert sent == [r.phone for m in messages for r in m.recipients]
+    if sizes != (3, 3, 5):
+        return
     assert [(p.message_index, len(p.message.recipients)) for b in batches for p in b.parts] == [
         (0, 3), (1, 1), (1, 2), (2, 2), (2, 3),
     ]  # fmt: skip
+
+
+def test_bases_travel_with_the_first_share_only() -> None:
+    settings = CodecSettings("https://gw", LoginPassword("l", "p"), max_recipients=3)
+    message = Message([SMS("Hi", "S")], [f"790000000{i}" for i in range(4)], bases=["7"])
+    batches = JsonCodec(settings).send_batches([message])
+    shares = [(len(p.message.recipients), len(p.message.bases)) for b in batches for p in b.parts]
+    assert shares == [(2, 1), (2, 0)]
+
+
+@pytest.mark.parametrize("variant", [Variant.JSON, Variant.XML])
+def test_a_status_answer_lacking_an_asked_id_is_unreadable(variant: Variant) -> None:
+    codec = make_codec(variant, SETTINGS)
+    (batch,) = codec.state_batches(["1", "2"])
+    with pytest.raises(CascadeResponseError, match="lacks 1 of 2"):
+        codec.parse_state(batch, state_answer(variant, "deliver"))
 
 
 # -- input ----------------------------------------------------------------------------------
