@@ -133,6 +133,13 @@ def test_without_client_ids_a_repeated_phone_is_matched_in_order() -> None:
     assert [r.id_message for r in results] == ["1", "2"]
 
 
+def test_json_numbers_in_rows_are_read_as_ids() -> None:
+    codec = JsonCodec(SETTINGS)
+    row = {"id_message": 555, "client_id_message": 11, "phone": 79000000001, "count_message": 2}
+    (result,) = codec.parse_send(batch_of(codec, THREE[0]), json_answer([row]))
+    assert (result.id_message, result.client_id_message, result.parts) == ("555", "11", 2)
+
+
 def test_a_row_without_its_client_id_is_matched_by_phone() -> None:
     codec = JsonCodec(SETTINGS)
     (result,) = codec.parse_send(
