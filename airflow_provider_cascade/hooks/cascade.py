@@ -20,8 +20,8 @@ from ..gateway import (
     Message,
     MessageState,
     SendResult,
-    make_codec,
 )
+from ..gateway.codec import make_codec
 from .connection import ConnectionSettings, connection_settings, retry_policy
 
 

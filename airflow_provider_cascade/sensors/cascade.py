@@ -11,6 +11,7 @@ from typing import Any
 from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue, conf
 
 from ..gateway import CascadeError, CascadeValidationError, MessageState, summarize
+from ..gateway.codec import comma_list
 from ..hooks.cascade import CascadeHook
 from ..triggers.cascade import CascadeMessageStateTrigger
 from .completion import finish, poll_once, states_from_event
@@ -18,14 +19,7 @@ from .completion import finish, poll_once, states_from_event
 
 def normalize_ids(value: Any) -> list[str]:
     """One id, a list (e.g. the send operators' XCom), or a comma string."""
-    if value is None:
-        return []
-    if isinstance(value, (str, int)):
-        return [p.strip() for p in str(value).split(",") if p.strip()]
-    out: list[str] = []
-    for item in value:
-        out.extend(normalize_ids(item))
-    return list(dict.fromkeys(out))
+    return list(dict.fromkeys(str(i) for i in comma_list("id_messages", value)))
 
 
 class CascadeMessageStateSensor(BaseSensorOperator):
