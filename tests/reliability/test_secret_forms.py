@@ -22,11 +22,11 @@ from airflow_provider_cascade.gateway import (
     BearerToken,
     CascadeError,
     CascadeValidationError,
-    CodecSettings,
     LoginPassword,
     Message,
 )
 from airflow_provider_cascade.gateway._secrets import scrub
+from airflow_provider_cascade.gateway.codec import CodecSettings
 from airflow_provider_cascade.hooks.cascade import CascadeHook
 from airflow_provider_cascade.hooks.connection import connection_settings
 from airflow_provider_cascade.testing.emulator import CascadeEmulator
