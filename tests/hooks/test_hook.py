@@ -18,8 +18,10 @@ from airflow_provider_cascade.gateway import (
     Message,
     MessageStatus,
     Viber,
+    _defaults,
 )
 from airflow_provider_cascade.hooks.cascade import CascadeHook
+from airflow_provider_cascade.hooks.connection import ConnectionSettings, connection_settings
 from airflow_provider_cascade.testing.emulator import CascadeEmulator
 
 VARIANTS = [(p, a) for p in ("json", "xml", "get") for a in ("password", "token")]
@@ -234,3 +236,35 @@ def test_duplicate_answered_as_error_row_without_id(
     assert first.accepted and not first.already_sent
     assert again.already_sent and again.accepted and again.id_message is None
     assert again.error == "Данное сообщение уже было отправлено."
+
+
+def settings_with(**extra: object) -> ConnectionSettings:
+    return connection_settings(
+        host="https://gw.example", port=None, schema=None, login="shop", password="pw-1234",
+        extra=dict(extra),
+    )  # fmt: skip
+
+
+def test_connection_defaults_come_from_the_defaults_module() -> None:
+    s = settings_with()
+    assert (s.connect_timeout, s.timeout, s.deadline, s.repeat_window) == (
+        _defaults.CONNECT_TIMEOUT, _defaults.READ_TIMEOUT, _defaults.REQUEST_DEADLINE,
+        _defaults.REPEAT_WINDOW,
+    )  # fmt: skip
+
+
+def test_repeat_window_and_deadline_extras() -> None:
+    s = settings_with(repeat_window="0", deadline=12.5, connect_timeout="2")
+    assert (s.repeat_window, s.deadline, s.connect_timeout) == (0.0, 12.5, 2.0)
+    assert settings_with(repeat_window=1.5).repeat_window == 1.5
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("repeat_window", -1), ("repeat_window", "soon"), ("repeat_window", "nan"),
+     ("deadline", 0), ("deadline", "inf"), ("deadline", True), ("timeout", -3)],
+)  # fmt: skip
+def test_bad_timing_extras_are_refused(key: str, value: object) -> None:
+    with pytest.raises(CascadeValidationError) as err:
+        settings_with(**{key: value})
+    assert err.value.field == f"extra.{key}"
