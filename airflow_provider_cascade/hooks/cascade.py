@@ -7,7 +7,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
-from airflow.sdk import BaseHook
+from airflow.providers.common.compat.connection import get_async_connection
+from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
+from airflow.sdk.log import mask_secret
+from asgiref.sync import sync_to_async
 
 from ..clients import AsyncCascadeClient, CascadeClient
 from ..clients.aio import shared_http_client, tls_verify
@@ -23,13 +26,8 @@ from .connection import ConnectionSettings, connection_settings
 
 
 def _mask(value: str | None) -> None:
-    if not value:
-        return
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # pragma: no cover - older task SDKs
-        return
-    mask_secret(value)
+    if value:
+        mask_secret(value)
 
 
 def _settings_of(conn: Any) -> ConnectionSettings:
@@ -93,13 +91,31 @@ class CascadeHook(BaseHook):
             return False, str(exc)
         return True, f"Connected to the Cascade gateway ({self.settings.variant.value} variant)"
 
+    async def aget_settings(self) -> ConnectionSettings:
+        """The connection's settings, read without blocking the event loop.
+
+        ``get_async_connection`` picks Airflow's async read where it is safe (3.3.2+) and the
+        sync read in a worker thread before that (3.0 has no async read at all). Under
+        ``dag.test()`` / ``airflow dags test`` on 3.2/3.3 the async read cannot reach the
+        metadata database (the in-process channel has no async send and the secrets backend
+        swallows the error): a connection made in the UI or with ``airflow connections add``
+        would be "not defined", so the sync read, in a worker thread, gets a second chance.
+        Masking the secrets talks to the supervisor synchronously: also off the loop.
+        """
+        conn_id = self.cascade_conn_id
+        try:
+            conn = await get_async_connection(conn_id)
+        except AirflowNotFoundException:
+            self.log.debug("async read found no connection %s; reading it in a thread", conn_id)
+            conn = await sync_to_async(self.get_connection)(conn_id)
+        return await sync_to_async(_settings_of)(conn)
+
     async def aget_client(self, *, shared_pool: bool = False) -> AsyncCascadeClient:
         """The asyncio client, with the connection read without blocking the loop.
 
         ``shared_pool`` reuses one HTTP connection pool per event loop (the trigger does).
         """
-        conn = await self.aget_connection(self.cascade_conn_id)
-        s = _settings_of(conn)
+        s = await self.aget_settings()
         timeout = (10.0, s.timeout)
         verify = await tls_verify(s.verify)
         pool = shared_http_client(timeout, verify) if shared_pool else None
