@@ -33,3 +33,10 @@ POLL_INTERVAL = 60.0
 
 MAX_BODY = 16 * 1024 * 1024
 """Largest answer read, whatever its HTTP status."""
+
+MAX_TRANSIENT_FAILURES = 5
+"""Status polls in a row that may fail transiently (5xx, network, unreadable answer) before a
+wait gives up."""
+
+PROGRESS_LOG_EVERY = 60.0
+"""Seconds between two progress lines of a wait when nothing changed."""

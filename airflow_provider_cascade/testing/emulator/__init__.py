@@ -110,7 +110,12 @@ class CascadeEmulator:
     ) -> dict[str, Any]:
         host, port = self._server.server_address[:2]
         prefix = f"/{self._server.prefix}" if self._server.prefix else ""
-        extras: dict[str, Any] = {"protocol": protocol, **extra}
+        # the provider waits out the same once-a-minute window as this emulator applies
+        extras: dict[str, Any] = {
+            "protocol": protocol,
+            "repeat_window": self.behaviour.repeat_window,
+            **extra,
+        }
         conn: dict[str, Any] = {
             "conn_type": "cascade",
             "host": f"http://{host!s}{prefix}",
