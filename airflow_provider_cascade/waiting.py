@@ -126,6 +126,7 @@ class StatusWait:
         settings: WaitSettings,
         *,
         last_query_at: float | None = None,
+        last_progress: str | None = None,
         log_every: float = PROGRESS_LOG_EVERY,
     ) -> None:
         self.ids = list(dict.fromkeys(ids))
@@ -136,8 +137,9 @@ class StatusWait:
         self.refused = 0
         self.queries = 0
         self._log_every = log_every
-        self._logged: tuple[object, ...] | None = None
-        self._logged_at = float("-inf")
+        # what the task logged last (a trigger continues its log): not repeated within log_every
+        self.logged_progress = last_progress
+        self._logged_at = float("-inf") if last_query_at is None else last_query_at
 
     # -- what and when to ask ---------------------------------------------------------
     def outstanding(self) -> list[str]:
@@ -203,12 +205,11 @@ class StatusWait:
         ``log_every`` seconds; never before an answer brought states."""
         if not self.states:
             return None
-        summary = self.summary()
-        key = (summary.final, tuple(sorted(summary.by_state.items())), len(self.states))
-        if key == self._logged and now - self._logged_at < self._log_every:
+        text = progress_text(self.summary(), len(self.states))
+        if text == self.logged_progress and now - self._logged_at < self._log_every:
             return None
-        self._logged, self._logged_at = key, now
-        return "Cascade: " + progress_text(summary, len(self.states))
+        self.logged_progress, self._logged_at = text, now
+        return f"Cascade: {text}"
 
 
 def progress_text(summary: StateSummary, known: int) -> str:

@@ -156,6 +156,7 @@ class CascadeSendMessageOperator(BaseOperator):
                         max_transient_failures=settings.max_transient_failures,
                         repeat_window=settings.window,
                         last_polled_at=state.last_query_at,
+                        last_progress=state.logged_progress,
                     ),
                     method_name="execute_complete",
                     timeout=timedelta(seconds=self.wait_timeout + 120),

@@ -134,6 +134,7 @@ class CascadeMessageStateSensor(BaseSensorOperator):
                 max_transient_failures=self.max_transient_failures,
                 repeat_window=wait.settings.window,
                 last_polled_at=wait.last_query_at,
+                last_progress=wait.logged_progress,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=float(timeout) + 120),

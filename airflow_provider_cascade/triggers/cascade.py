@@ -41,7 +41,8 @@ class CascadeMessageStateTrigger(BaseTrigger):
     Serializes only the connection id, the ids, the settings, the deadline and when the task
     last asked (``last_polled_at``, wall-clock seconds): its first query waits out the period
     from there, so it never repeats the task's last query inside the gateway's window.
-    ``repeat_window`` is the one the task read from the connection (None: read it here).
+    ``repeat_window`` is the one the task read from the connection (None: read it here);
+    ``last_progress`` the progress line the task logged last (not repeated until it changes).
     """
 
     def __init__(
@@ -53,6 +54,7 @@ class CascadeMessageStateTrigger(BaseTrigger):
         max_transient_failures: int = MAX_TRANSIENT_FAILURES,
         repeat_window: float | None = None,
         last_polled_at: float | None = None,
+        last_progress: str | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.id_messages = [str(i) for i in id_messages]
@@ -62,6 +64,7 @@ class CascadeMessageStateTrigger(BaseTrigger):
         self.max_transient_failures = int(max_transient_failures)
         self.repeat_window = None if repeat_window is None else float(repeat_window)
         self.last_polled_at = None if last_polled_at is None else float(last_polled_at)
+        self.last_progress = last_progress
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -74,6 +77,7 @@ class CascadeMessageStateTrigger(BaseTrigger):
                 "max_transient_failures": self.max_transient_failures,
                 "repeat_window": self.repeat_window,
                 "last_polled_at": self.last_polled_at,
+                "last_progress": self.last_progress,
             },
         )
 
@@ -89,7 +93,12 @@ class CascadeMessageStateTrigger(BaseTrigger):
             if window is None:  # not handed over by a task: the connection's
                 window = (await hook.aget_settings()).repeat_window
             settings = WaitSettings(self.poll_interval, window, self.max_transient_failures)
-            wait = StatusWait(ids, settings, last_query_at=self.last_polled_at)
+            wait = StatusWait(
+                ids,
+                settings,
+                last_query_at=self.last_polled_at,
+                last_progress=self.last_progress,
+            )
             client = await hook.aget_client(shared_pool=True)
         except CascadeError as exc:
             wait = StatusWait(ids, WaitSettings())
