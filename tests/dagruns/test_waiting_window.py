@@ -4,6 +4,7 @@ the task log says what changed, once."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def test_deferred_wait_makes_no_refused_request_and_logs_changes_once(
     lines = PROGRESS.findall(out)
     assert lines, out[-3000:]
     # one line per change: the run lasts seconds, so no "nothing changed for a minute" lines
-    assert all(a != b for a, b in zip(lines, lines[1:])), lines
+    assert all(a != b for a, b in itertools.pairwise(lines)), lines
     assert len(lines) < len(polls)
     assert "none yet" not in out
     assert out.count("shorter than the gateway's repeat window") == 1  # said once, by the task
@@ -53,4 +54,6 @@ def test_deferred_wait_makes_no_refused_request_and_logs_changes_once(
     prices = xcom(dr, task_id, "prices")
     assert prices == {i: {c: str(p) for c, p in gw.final_prices(i).items()} for i in ids}
     (final,) = re.findall(r"Cascade: (\d+ final: [^\[\n]*?)\s*\[", out)
-    assert re.fullmatch(r"\d+ final: [a-z_ ,0-9]+; cost sms [0-9.]+ \+ viber [0-9.]+ = [0-9.]+", final)
+    assert re.fullmatch(
+        r"\d+ final: [a-z_ ,0-9]+; cost sms [0-9.]+ \+ viber [0-9.]+ = [0-9.]+", final
+    )

@@ -71,8 +71,11 @@ def test_ids_left_out_were_refused_not_failed() -> None:
 
 @pytest.mark.parametrize(
     "error",
-    [CascadeServerError(503), CascadeTransportError("reset", may_have_sent=True),
-     CascadeResponseError("unreadable")],  # fmt: skip
+    [
+        CascadeServerError(503),
+        CascadeTransportError("reset", may_have_sent=True),
+        CascadeResponseError("unreadable"),
+    ],
 )
 def test_transient_failures_counted_in_a_row_then_fatal(error: CascadeError) -> None:
     wait = StatusWait(["1"], WaitSettings(1.0, 0.0, max_transient_failures=2))
@@ -143,15 +146,22 @@ def test_event_is_json_with_status_and_counts_and_prints_short() -> None:
     assert (payload["status"], payload["total"], payload["final"]) == ("success", 10_000, 10_000)
     assert payload["counts"] == {"deliver": 10_000} and len(payload["states"]) == 10_000
     event = CascadeWaitEvent(payload=payload)
-    assert repr(event) == str(event) == "CascadeWaitEvent<success: 10000/10000 final (deliver 10000)>"
+    assert (
+        repr(event) == str(event) == "CascadeWaitEvent<success: 10000/10000 final (deliver 10000)>"
+    )
     assert describe_event({**payload, "status": "error", "message": "boom"}).endswith("; boom")
 
 
 @pytest.mark.parametrize(
     ("interval", "failures", "field"),
-    [(-1, 5, "poke_interval"), ("60", 5, "poke_interval"), (True, 5, "poke_interval"),
-     (60, -1, "max_transient_failures"), (60, 2.5, "max_transient_failures"),
-     (60, None, "max_transient_failures")],  # fmt: skip
+    [
+        (-1, 5, "poke_interval"),
+        ("60", 5, "poke_interval"),
+        (True, 5, "poke_interval"),
+        (60, -1, "max_transient_failures"),
+        (60, 2.5, "max_transient_failures"),
+        (60, None, "max_transient_failures"),
+    ],
 )
 def test_bad_wait_arguments_name_the_field(interval: object, failures: object, field: str) -> None:
     with pytest.raises(CascadeValidationError) as raised:
