@@ -167,3 +167,20 @@ def test_bad_wait_arguments_name_the_field(interval: object, failures: object, f
     with pytest.raises(CascadeValidationError) as raised:
         check_wait_args("poke_interval", interval, failures)
     assert raised.value.field == field
+
+
+def test_the_triggerers_log_line_shows_the_short_text() -> None:
+    """Airflow logs ``result=event`` through structlog (JSON in task logs, console in tests)."""
+    import structlog
+
+    ids = [str(1000000 + i) for i in range(500)]
+    wait = StatusWait(ids, WaitSettings(1.0, 0.0))
+    wait.record_answer(ids, {i: st(i, "deliver") for i in ids}, now=1.0)
+    event = CascadeWaitEvent(payload=event_payload("success", wait))
+    fields = {"event": "Trigger fired event", "result": event}
+    for render in (
+        structlog.processors.JSONRenderer(),
+        structlog.dev.ConsoleRenderer(colors=False),
+    ):
+        line = str(render(None, "info", dict(fields)))
+        assert "500/500 final (deliver 500)" in line and ids[0] not in line
