@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
-from ..gateway import MAX_CLIENT_ID
+from ..gateway.codec import MAX_CLIENT_ID
 
 
 def stable_client_id(*parts: object) -> str:

@@ -17,12 +17,11 @@ from ..gateway import (
     CascadeResponseError,
     CascadeServerError,
     CascadeTransportError,
-    Codec,
     Message,
     Recipient,
-    SendBatch,
     SendResult,
 )
+from ..gateway.codec import Codec, SendBatch
 from ._records import BatchRecord, Entry, Fate, Row, digest, intent_lines, outcome_lines
 from ._sources import Chunk
 from ._store import Ledger

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from ..gateway import CascadeValidationError, Message, Recipient, as_message
+from ..gateway import CascadeValidationError, Message, Recipient
+from ..gateway.codec import as_message
 from ._client_ids import stable_client_id
 from ._store import storage_path
 
