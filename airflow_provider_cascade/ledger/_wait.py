@@ -31,8 +31,19 @@ class Progress:
 
     total: int = 0
     final: int = 0
+    refused: int = 0
     by_state: Counter[str] = field(default_factory=Counter)
     by_channel: dict[str, Decimal] = field(default_factory=dict)
+
+    def merge(self, other: Progress) -> Progress:
+        """Counts over several ledgers (the shards of one campaign)."""
+        self.total += other.total
+        self.final += other.final
+        self.refused += other.refused
+        self.by_state.update(other.by_state)
+        for channel, price in other.by_channel.items():
+            self.by_channel[channel] = self.by_channel.get(channel, Decimal(0)) + price
+        return self
 
     @property
     def done(self) -> bool:
@@ -58,6 +69,12 @@ class Progress:
     def to_json(self) -> dict[str, Any]:
         return {"total": self.total, "final": self.final, "by_state": dict(self.by_state),
                 "price_totals": self.price_totals()}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Progress:
+        by_channel = (data.get("price_totals") or {}).get("by_channel") or {}
+        return cls(int(data["total"]), int(data["final"]), 0, Counter(data.get("by_state") or {}),
+                   {c: Decimal(v) for c, v in by_channel.items()})  # fmt: skip
 
 
 class LedgerWatch:
@@ -104,6 +121,7 @@ class LedgerWatch:
             ]  # fmt: skip
             if todo:
                 answered = yield todo
+                progress.refused += sum(1 for i in todo if i not in (answered or {}))
                 if answered:
                     known.update({i: s for i, s in answered.items() if i in ids})
                     self.save(batch, known)
@@ -144,6 +162,11 @@ class LedgerWatch:
         except StopIteration as stop:
             result: Progress = stop.value
             return result
+
+    def stored_progress(self) -> Progress | None:
+        """The counts the last round wrote (what a task reads after its trigger finished)."""
+        data = self.ledger.read_json(SUMMARY)
+        return None if data is None else Progress.from_json(data)
 
     def undelivered(self, limit: int = 5) -> list[str]:
         """Some ids that ended not delivered or expired (for ``fail_on_undelivered``)."""

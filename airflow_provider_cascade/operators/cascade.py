@@ -50,6 +50,7 @@ from ..waiting import (
 from ._build import build_messages
 
 RESULTS_KEY = "send_results"
+SUMMARY_KEY = "send_summary"
 STATE_STORE_KEY = "cascade_ledger"
 Feed = Iterable[tuple[int, Message, Iterable[Any]]]
 
@@ -262,6 +263,10 @@ class _CascadeSendOperator(BaseOperator):
                 ", ".join(totals.untracked_sample),
                 " ..." if totals.untracked > len(totals.untracked_sample) else "",
             )  # fmt: skip
+        context["ti"].xcom_push(
+            key=SUMMARY_KEY,
+            value={**counts, "untracked_sample": totals.untracked_sample, "ledger": ledger.url},
+        )
         self._apply_failure_policy(totals)
         if self.returns_reference:
             return ledger.ref(**counts)
