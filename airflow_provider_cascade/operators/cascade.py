@@ -104,6 +104,7 @@ class _CascadeSendOperator(BaseOperator):
         poll_interval: float = POLL_INTERVAL,
         wait_timeout: timedelta | float = timedelta(hours=24),
         max_transient_failures: int = MAX_TRANSIENT_FAILURES,
+        hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         if "retry_policy" not in kwargs and (policy := default_retry_policy()) is not None:
@@ -117,6 +118,7 @@ class _CascadeSendOperator(BaseOperator):
         self.max_failure_ratio = max_failure_ratio
         self.ledger = ledger
         self.durable = durable
+        self.hook_params = dict(hook_params or {})
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         check_wait_args("poll_interval", poll_interval, max_transient_failures)
@@ -130,7 +132,7 @@ class _CascadeSendOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> CascadeHook:
-        return CascadeHook(self.cascade_conn_id)
+        return CascadeHook(self.cascade_conn_id, **self.hook_params)
 
     # -- what to send: subclasses ------------------------------------------------------------
     def feed(self, plan: Plan) -> Feed:

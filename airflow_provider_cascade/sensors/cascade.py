@@ -65,6 +65,7 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         fail_on_undelivered: bool = False,
         max_transient_failures: int = MAX_TRANSIENT_FAILURES,
+        hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("poke_interval", POLL_INTERVAL)
@@ -75,11 +76,12 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         self.deferrable = deferrable
         self.fail_on_undelivered = fail_on_undelivered
         self.max_transient_failures = max_transient_failures
+        self.hook_params = dict(hook_params or {})
         self._wait: StatusWait | None = None
 
     @cached_property
     def hook(self) -> CascadeHook:
-        return CascadeHook(self.cascade_conn_id)
+        return CascadeHook(self.cascade_conn_id, **self.hook_params)
 
     def ledger_refs(self) -> list[dict[str, Any]]:
         """References to campaign ledgers: a send from a file returns one, a mapped send a
