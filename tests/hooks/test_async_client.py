@@ -52,3 +52,37 @@ def test_async_refused_connection_is_typed(
     with pytest.raises(CascadeTransportError) as err:
         asyncio.run(poll())
     assert "pw-async-secret" not in str(err.value) and err.value.__context__ is None
+
+
+def test_hook_async_client_in_many_event_loops(
+    cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trigger's shared pool, from a fresh loop each time (as asyncio.run gives)."""
+    monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", cascade_gateway.conn_uri("json"))
+    hook = CascadeHook()
+    (result,) = hook.send([Message([SMS("x", "S")], ["79000000001"])])
+
+    async def poll() -> int:
+        client = await hook.aget_client(shared_pool=True)
+        try:
+            return len(await client.get_states([result.id_message or ""]))
+        finally:
+            await client.aclose()
+
+    assert [asyncio.run(poll()) for _ in range(5)] == [1] * 5
+
+
+def test_async_send_matches_sync(
+    cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", cascade_gateway.conn_uri("xml"))
+    messages = [Message([SMS("x", "S")], ["79000000001", "79000000002"])]
+
+    async def send() -> list[str | None]:
+        client = await CascadeHook().aget_client()
+        try:
+            return [r.phone for r in await client.send(messages)]
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(send()) == [r.phone for r in CascadeHook().send(messages)]

@@ -389,3 +389,25 @@ def test_zlib_deflate_and_raw_deflate_are_read() -> None:
         reader = BodyReader({"Content-Encoding": "deflate"})
         reader.feed(data)
         assert reader.body() == STATE
+
+
+def test_dns_failure_is_not_sent_in_both_clients(figures: Counter[str]) -> None:
+    """Was: the blocking client said "may have sent" for DNS and TLS failures, the async
+    one did not."""
+    seen = set()
+    for which in CLIENTS:
+        result = run(which, "https://cascade-gateway.invalid/", "send",
+                     policy=RetryPolicy(retry_limit=1, retry_delay=0.01))  # fmt: skip
+        assert isinstance(result, CascadeTransportError), result
+        assert not result.may_have_sent and "did not resolve" in str(result)
+        seen.add(outcome(result))
+        figures["hostile answers tried"] += 1
+    assert len(seen) == 1
+
+
+def test_failure_table_is_shared() -> None:
+    """One table: both clients import the same classification and retry decision."""
+    from airflow_provider_cascade.clients import _policy, aio, sync
+
+    assert sync.classify is aio.classify is _policy.classify
+    assert sync.Retrying is aio.Retrying is _policy.Retrying
