@@ -414,3 +414,17 @@ def test_failure_table_is_shared() -> None:
 
     assert sync.classify is aio.classify is _policy.classify
     assert sync.Retrying is aio.Retrying is _policy.Retrying
+
+
+def test_docs_list_the_failure_table_as_the_code_has_it() -> None:
+    from pathlib import Path
+
+    from airflow_provider_cascade.clients._policy import Failure
+
+    doc = (Path(__file__).parents[2] / "docs" / "reliability.md").read_text()
+    yes = {True: "yes", False: "no"}
+    for failure in Failure:
+        send = failure.retryable and not failure.may_have_sent
+        row = (f"| {failure.text} | {yes[failure.may_have_sent]} | {yes[send]} | "
+               f"{yes[failure.retryable]} |")  # fmt: skip
+        assert row in doc, row
