@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from ..gateway import redact_url
+from ..gateway.codec import redact_url
 
 URL_LOGGERS = (
     "urllib3.connectionpool",

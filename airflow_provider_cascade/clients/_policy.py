@@ -20,10 +20,9 @@ from ..gateway import (
     CascadeError,
     CascadeServerError,
     CascadeTransportError,
-    HttpResponse,
     _defaults,
-    check_status,
 )
+from ..gateway.codec import HttpResponse, check_status
 
 
 class Failure(Enum):

@@ -6,7 +6,8 @@ import ipaddress
 import logging
 from urllib.parse import urlsplit
 
-from ..gateway import CascadeError, CodecSettings, SendResult
+from ..gateway import CascadeError, SendResult
+from ..gateway.codec import CodecSettings
 
 log = logging.getLogger("airflow_provider_cascade.clients")
 

@@ -17,16 +17,13 @@ import httpx
 from ..gateway import (
     CascadeDuplicateRequestError,
     CascadeError,
-    Codec,
-    HttpRequest,
-    HttpResponse,
     Message,
     MessageState,
-    SendBatch,
     SendResult,
     Variant,
     _defaults,
 )
+from ..gateway.codec import Codec, HttpRequest, HttpResponse, SendBatch
 from ._body import ACCEPT_ENCODING, BadEncoding, BodyReader
 from ._log_redaction import install as _redact_http_logs
 from ._policy import Failure, Retrying, RetryPolicy, TransportFailure, classify

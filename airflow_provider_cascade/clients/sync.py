@@ -16,17 +16,13 @@ import urllib3.exceptions
 from ..gateway import (
     CascadeDuplicateRequestError,
     CascadeError,
-    Codec,
-    HttpRequest,
-    HttpResponse,
     Message,
     MessageState,
-    SendBatch,
     SendResult,
-    StateBatch,
     Variant,
     _defaults,
 )
+from ..gateway.codec import Codec, HttpRequest, HttpResponse, SendBatch, StateBatch
 from ._body import ACCEPT_ENCODING, CHUNK, BadEncoding, BodyReader
 from ._deadline import DeadlineAdapter, Guard
 from ._log_redaction import install as _redact_http_logs

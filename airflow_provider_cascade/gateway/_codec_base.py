@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from ._capabilities import check_capabilities
+from ._batches import SendBatch, StateBatch
+from ._checks import comma_list, is_id
 from ._errors import (
     CascadeError,
     CascadeGatewayError,
     CascadeResponseError,
     CascadeValidationError,
 )
+from ._fields import check_capabilities
 from ._message import Message, as_message
 from ._results import MessageState, SendResult
 from ._secrets import scrub as scrub_secrets
@@ -21,13 +23,15 @@ from ._wire import (
     CodecSettings,
     HttpResponse,
     LoginPassword,
-    SendBatch,
-    StateBatch,
     Variant,
 )
 
 
 class Codec(Protocol):
+    """One variant's requests and answers, without I/O. ``send_batches`` checks every
+    message before returning any request; ``parse_send`` returns exactly one result per
+    recipient of the batch (see ``_decode.match_part``); ``parse_state`` exactly the ids asked."""
+
     variant: Variant
     settings: CodecSettings
 
@@ -35,7 +39,7 @@ class Codec(Protocol):
 
     def parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]: ...
 
-    def state_batches(self, id_messages: Iterable[str | int]) -> list[StateBatch]: ...
+    def state_batches(self, id_messages: Iterable[str | int] | str | int) -> list[StateBatch]: ...
 
     def parse_state(self, batch: StateBatch, response: HttpResponse) -> dict[str, MessageState]: ...
 
@@ -134,14 +138,13 @@ class CodecBase:
         return out
 
 
-def unique_ids(id_messages: Iterable[str | int]) -> list[str]:
-    """Ids as strings, duplicates dropped, order kept; bad ids refused."""
-    if isinstance(id_messages, (str, int)):
-        id_messages = [id_messages]
+def unique_ids(id_messages: Iterable[str | int] | str | int) -> list[str]:
+    """Ids as strings (a list, or a comma string), duplicates dropped, order kept; anything
+    but ASCII digits refused, and ``0``, which the gateway uses for "not sent"."""
     out: dict[str, None] = {}
-    for value in id_messages:
-        text = str(value).strip()
-        if not text.isdigit() or isinstance(value, bool):
+    for value in comma_list("id_message", id_messages):
+        text = value.strip() if isinstance(value, str) else value
+        if not isinstance(text, str) or not is_id(text) or int(text) == 0:
             raise CascadeValidationError("id_message", f"must be a numeric id (got {value!r})")
         out[text] = None
     return list(out)

@@ -7,7 +7,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
-from airflow.sdk import BaseHook
+from airflow.providers.common.compat.connection import get_async_connection
+from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
+from airflow.sdk.log import mask_secret
+from asgiref.sync import sync_to_async
 
 from ..clients import AsyncCascadeClient, CascadeClient, RetryPolicy
 from ..clients.aio import tls_verify
@@ -17,19 +20,14 @@ from ..gateway import (
     Message,
     MessageState,
     SendResult,
-    make_codec,
 )
+from ..gateway.codec import make_codec
 from .connection import ConnectionSettings, connection_settings, retry_policy
 
 
 def _mask(value: str | None) -> None:
-    if not value:
-        return
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # pragma: no cover - older task SDKs
-        return
-    mask_secret(value)
+    if value:
+        mask_secret(value)
 
 
 def _settings_of(conn: Any) -> ConnectionSettings:
@@ -71,10 +69,39 @@ class CascadeHook(BaseHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Fallback for Airflow < 3.2; newer UIs read ``provider_info`` instead."""
+        """For Airflow 3.0/3.1 (3.2+ read ``provider_info``): the declared behaviour with the
+        snake_case keys those releases validate it against."""
         from ..provider_info import UI_FIELD_BEHAVIOUR
 
-        return UI_FIELD_BEHAVIOUR
+        return {key.replace("-", "_"): value for key, value in UI_FIELD_BEHAVIOUR.items()}
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """For Airflow 3.0/3.1, whose UI builds the extra fields from WTForms widgets (3.2+
+        read ``conn-fields`` and never call this). Built from the declared fields, one home.
+        WTForms is imported here, not at module level: Airflow patches it while calling this,
+        and workers and triggerers do not need it (the FAB provider brings it)."""
+        from wtforms import BooleanField, IntegerField, PasswordField, StringField
+        from wtforms.validators import Optional, any_of
+
+        from ..provider_info import CONN_FIELDS
+
+        classes = {"string": StringField, "integer": IntegerField, "boolean": BooleanField}
+        widgets: dict[str, Any] = {}
+        for name, field in CONN_FIELDS.items():
+            schema = field["schema"]
+            kind = next(t for t in schema["type"] if t != "null")
+            validators: list[Any] = [Optional()]
+            if "enum" in schema:
+                validators.append(any_of(schema["enum"]))
+            field_class = PasswordField if schema.get("format") == "password" else classes[kind]
+            widgets[name] = field_class(
+                label=field["label"],
+                validators=validators,
+                description=field.get("description", ""),
+                default=schema.get("default"),
+            )
+        return widgets
 
     @cached_property
     def settings(self) -> ConnectionSettings:
@@ -116,13 +143,31 @@ class CascadeHook(BaseHook):
             return False, str(exc)
         return True, f"Connected to the Cascade gateway ({self.settings.variant.value} variant)"
 
+    async def aget_settings(self) -> ConnectionSettings:
+        """The connection's settings, read without blocking the event loop.
+
+        ``get_async_connection`` picks Airflow's async read where it is safe (3.3.2+) and the
+        sync read in a worker thread before that (3.0 has no async read at all). Under
+        ``dag.test()`` / ``airflow dags test`` on 3.2/3.3 the async read cannot reach the
+        metadata database (the in-process channel has no async send and the secrets backend
+        swallows the error): a connection made in the UI or with ``airflow connections add``
+        would be "not defined", so the sync read, in a worker thread, gets a second chance.
+        Masking the secrets talks to the supervisor synchronously: also off the loop.
+        """
+        conn_id = self.cascade_conn_id
+        try:
+            conn = await get_async_connection(conn_id)
+        except AirflowNotFoundException:
+            self.log.debug("async read found no connection %s; reading it in a thread", conn_id)
+            conn = await sync_to_async(self.get_connection)(conn_id)
+        return await sync_to_async(_settings_of)(conn)
+
     async def aget_client(self, *, shared_pool: bool = False) -> AsyncCascadeClient:
         """The asyncio client, with the connection read without blocking the loop.
 
         ``shared_pool`` reuses one HTTP connection pool per event loop (the trigger does).
         """
-        conn = await self.aget_connection(self.cascade_conn_id)
-        s = _settings_of(conn)
+        s = await self.aget_settings()
         return AsyncCascadeClient(
             make_codec(s.variant, s.codec),
             timeout=(s.connect_timeout, s.timeout),

@@ -10,11 +10,11 @@ from ..clients._policy import RetryPolicy
 from ..gateway import (
     BearerToken,
     CascadeValidationError,
-    CodecSettings,
     LoginPassword,
     Variant,
     _defaults,
 )
+from ..gateway.codec import CodecSettings
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,11 @@ from airflow_provider_cascade.clients import AsyncCascadeClient, CascadeClient, 
 from airflow_provider_cascade.gateway import (
     SMS,
     CascadeError,
-    CodecSettings,
     LoginPassword,
     Message,
     Variant,
-    make_codec,
 )
+from airflow_provider_cascade.gateway.codec import CodecSettings, make_codec
 
 SECRET = "Pw$ecr3t/+&=é x"
 Script = Callable[[socket.socket, int], None]

@@ -22,11 +22,11 @@ from airflow_provider_cascade.gateway import (
     BearerToken,
     CascadeError,
     CascadeValidationError,
-    CodecSettings,
     LoginPassword,
     Message,
 )
 from airflow_provider_cascade.gateway._secrets import scrub
+from airflow_provider_cascade.gateway.codec import CodecSettings
 from airflow_provider_cascade.hooks.cascade import CascadeHook
 from airflow_provider_cascade.hooks.connection import connection_settings
 from airflow_provider_cascade.testing.emulator import CascadeEmulator
@@ -210,7 +210,8 @@ def test_insecure_transport_is_warned_about(
     caplog: pytest.LogCaptureFixture, url: str, verify: bool, warned: str | None
 ) -> None:
     from airflow_provider_cascade.clients import AsyncCascadeClient, CascadeClient
-    from airflow_provider_cascade.gateway import Variant, make_codec
+    from airflow_provider_cascade.gateway import Variant
+    from airflow_provider_cascade.gateway.codec import make_codec
 
     caplog.set_level(logging.WARNING)
     codec = make_codec(Variant.JSON, CodecSettings(base_url=url, auth=LoginPassword("a", "pw1")))

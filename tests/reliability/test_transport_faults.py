@@ -27,8 +27,8 @@ from airflow_provider_cascade.gateway import (
     SendResult,
     Variant,
     _defaults,
-    make_codec,
 )
+from airflow_provider_cascade.gateway.codec import make_codec
 
 from .hostile import (
     SECRET,
