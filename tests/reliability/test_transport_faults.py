@@ -298,7 +298,7 @@ def test_partial_results_of_a_send_failing_after_one_batch(which: str) -> None:
         Variant.JSON,
         type(settings("x"))(base_url="", auth=settings("x").auth, max_recipients=1),
     )
-    messages = [Message([SMS("hi", "S")], [{"phone": f"7900000000{i}", "client_id_message": i}
+    messages = [Message([SMS("hi", "S")], [{"phone": f"7900000000{i}", "client_id_message": 6 + i}
                                            for i in (1, 2, 3)])]  # fmt: skip
     with hostile(script) as server:
         codec = make_codec(Variant.JSON, type(codec.settings)(
