@@ -428,3 +428,43 @@ def test_docs_list_the_failure_table_as_the_code_has_it() -> None:
         row = (f"| {failure.text} | {yes[failure.may_have_sent]} | {yes[send]} | "
                f"{yes[failure.retryable]} |")  # fmt: skip
         assert row in doc, row
+
+
+@pytest.mark.parametrize("which", CLIENTS)
+def test_status_retry_after_a_lost_answer_waits_out_the_repeat_window(which: str) -> None:
+    """A status query that may have reached the gateway is asked again only after the
+    repeat window: inside it the gateway refuses the copy and the ids would go missing."""
+    asked: list[float] = []
+
+    def script(sock: socket.socket, index: int) -> None:
+        read_request(sock)
+        asked.append(time.monotonic())
+        if index == 0:
+            reset(sock)
+        else:
+            sock.sendall(head(Content_Length=len(STATE)) + STATE)
+
+    with hostile(script) as server:
+        states = run(which, server.url, "state", repeat_window=0.8)
+    assert "123" in states and len(asked) == 2
+    assert asked[1] - asked[0] >= 0.8
+
+
+def test_retry_decisions() -> None:
+    """The table's decisions, without I/O."""
+    from airflow_provider_cascade.clients._policy import Failure, Retrying, TransportFailure
+    from airflow_provider_cascade.gateway.codec import HttpResponse
+
+    policy = RetryPolicy(retry_limit=2, retry_delay=0.5)
+    send = Retrying(policy, resend=False, repeat_window=60)
+    assert send.after(TransportFailure(Failure.REFUSED)) == 0.5
+    assert isinstance(send.after(TransportFailure(Failure.RESET)), CascadeTransportError)
+    assert isinstance(send.after(HttpResponse(503, b"")), CascadeServerError)
+    assert send.after(HttpResponse(429, b"", {"Retry-After": "2"})) == 2.0
+    assert isinstance(send.after(HttpResponse(429, b"")), CascadeServerError)  # limit reached
+    status = Retrying(policy, resend=True, repeat_window=60)
+    assert status.after(TransportFailure(Failure.RESET)) == 61.0
+    assert isinstance(status.after(TransportFailure(Failure.BAD_CERTIFICATE)), CascadeError)
+    assert status.after(HttpResponse(502, b"")) == 61.0
+    assert isinstance(status.after(HttpResponse(502, b"")), CascadeServerError)
+    assert Retrying(policy, resend=True).after(HttpResponse(200, b"ok")) == HttpResponse(200, b"ok")
