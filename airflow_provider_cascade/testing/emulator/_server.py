@@ -261,6 +261,7 @@ class Handler(BaseHTTPRequestHandler):
                     "counters": dict(gateway.counters),
                     "requests": len(emulator.requests),
                     "messages": len(gateway.deliveries),
+                    "internal_errors": len(emulator.internal_errors),
                 }
             elif what == "messages" and method == "GET":
                 data = [
