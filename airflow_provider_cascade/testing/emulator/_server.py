@@ -18,7 +18,6 @@ from ._faults import Faults
 from ._gateway import REPEAT_ERROR, Gateway, Refusal, is_digits
 from ._parse import Parsed, parse_get, parse_json, parse_xml
 
-XML_OR_JSON_ERROR = "Неверный запрос"
 ROUTES = {
     "sendmessage.php": "get",
     "sendmessagejson.php": "json",
@@ -180,8 +179,9 @@ class Handler(BaseHTTPRequestHandler):
             self._record(method, path, variant, "fault", query, headers, body, recipients)
             return self._fault(fault)
         try:
-            if refusal is not None or parsed is None:
-                raise refusal or Refusal(XML_OR_JSON_ERROR)
+            if parsed is None:
+                assert refusal is not None
+                raise refusal
             account = gateway.authenticate(
                 parsed.login if token is None else None,
                 parsed.password if token is None else None,
