@@ -14,8 +14,9 @@ from airflow_provider_cascade.testing.emulator import CascadeEmulator
 
 @pytest.mark.xfail(
     strict=True,
-    reason="provider: resends a send at once after a lost answer and each task retry inside "
-    "the repeat window is refused, so the send task fails; fixed by ledger",
+    reason="the clients no longer resend a send that may have arrived (send_batch contract); "
+    "the send operator must resume through the campaign ledger (resend after the repeat "
+    "window with the same client ids). Remove this mark when the ledger is merged.",
 )
 def test_5000_recipient_campaign_with_dropped_answers(
     airflow_home: Path, cascade_conn: str, cascade_gateway: CascadeEmulator, figures: Counter[str]
