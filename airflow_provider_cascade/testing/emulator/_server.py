@@ -92,6 +92,8 @@ class Handler(BaseHTTPRequestHandler):
         ``internal_errors``), never a connection dropped in silence."""
         try:
             self._route(method)
+        except OSError:  # the client went away (timed out, reset): nobody to answer
+            self.close_connection = True
         except Exception:
             self.server.internal_error(traceback.format_exc())
             self.close_connection = True
