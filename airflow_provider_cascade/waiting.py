@@ -42,6 +42,7 @@ from .gateway._defaults import (
     PROGRESS_LOG_EVERY,
     REPEAT_WINDOW,
 )
+from .ledger._wait import Progress
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 __all__ = [
     "TRANSIENT",
     "UNDELIVERED",
+    "LedgerWait",
     "StatusWait",
     "WaitSettings",
     "apoll",
@@ -61,6 +63,8 @@ __all__ = [
     "event_payload",
     "final_line",
     "finish",
+    "finish_ledgers",
+    "ledger_wait_after_event",
     "poll",
     "states_from_event",
 ]
@@ -255,6 +259,8 @@ def poll(
     pause = wait.delay(clock())
     if pause > 0:
         sleep(pause)
+    if isinstance(wait, LedgerWait):
+        return _poll_ledgers(hook, wait, log, clock)
     asked = wait.outstanding()
     try:
         got = hook.get_states(asked)
@@ -276,6 +282,8 @@ async def apoll(
     pause = wait.delay(clock())
     if pause > 0:
         await asyncio.sleep(pause)
+    if isinstance(wait, LedgerWait):
+        return await _apoll_ledgers(client, wait, log, clock)
     asked = wait.outstanding()
     try:
         got = await client.get_states(asked)
@@ -325,6 +333,16 @@ def finish(
 def event_payload(status: str, wait: StatusWait, message: str = "") -> dict[str, Any]:
     """A trigger event: JSON, a status and counts first, then the states the task needs."""
     summary = wait.summary()
+    if isinstance(wait, LedgerWait):
+        return {
+            "status": status,
+            "message": message,
+            "total": summary.total,
+            "final": summary.final,
+            "counts": summary.by_state,
+            "last_query_at": wait.last_query_at,
+            "ledgers": wait.urls,
+        }
     return {
         "status": status,
         "message": message,
@@ -349,3 +367,149 @@ def describe_event(payload: Mapping[str, Any]) -> str:
 
 def states_from_event(event: Mapping[str, Any]) -> dict[str, MessageState]:
     return {k: MessageState.from_dict(v) for k, v in (event.get("states") or {}).items()}
+
+
+# -- waiting on campaign ledgers (sends of any size) ----------------------------------------
+class LedgerWait(StatusWait):
+    """A wait over campaign ledgers (one per send, or per shard): ids are read from the
+    ledgers a batch at a time and states written beside them, so memory, XCom and trigger
+    events hold counts only. The same period, failure and logging policy as :class:`StatusWait`;
+    a query goes out once per round for each batch, rounds ``period`` apart."""
+
+    def __init__(
+        self,
+        ledgers: Sequence[Mapping[str, Any] | str],
+        settings: WaitSettings,
+        *,
+        last_query_at: float | None = None,
+        last_progress: str | None = None,
+        log_every: float = PROGRESS_LOG_EVERY,
+    ) -> None:
+        from .ledger import LedgerWatch
+
+        super().__init__(
+            [], settings, last_query_at=last_query_at, last_progress=last_progress,
+            log_every=log_every,
+        )  # fmt: skip
+        self.watches = [LedgerWatch(dict(r) if isinstance(r, Mapping) else r) for r in ledgers]
+        self.urls = [w.ledger.url for w in self.watches]
+        self.progress = Progress()
+        self.rounds = 0
+
+    def outstanding(self) -> list[str]:
+        return []
+
+    @property
+    def done(self) -> bool:
+        return self.rounds > 0 and self.progress.done
+
+    def summary(self) -> StateSummary:
+        p = self.progress
+        totals = p.price_totals()
+        return StateSummary(p.total, p.final, dict(p.by_state), {}, totals["by_channel"],
+                            totals["total"])  # fmt: skip
+
+    def record_round(self, progress: Progress, now: float) -> None:
+        self.queries += 1
+        self.rounds += 1
+        self.last_query_at = now
+        self.failures = 0
+        self.progress = progress
+        self.refused = progress.refused
+
+    def progress_line(self, now: float) -> str | None:
+        if self.rounds == 0:
+            return None
+        text = progress_text(self.summary(), self.progress.total)
+        if text == self.logged_progress and now - self._logged_at < self._log_every:
+            return None
+        self.logged_progress, self._logged_at = text, now
+        return f"Cascade: {text}"
+
+    def states_locations(self) -> list[str]:
+        return [w.states_url for w in self.watches]
+
+
+def _poll_ledgers(
+    hook: CascadeHook, wait: LedgerWait, log: _Log | logging.Logger, clock: Callable[[], float]
+) -> bool:
+    total = Progress()
+    try:
+        for watch in wait.watches:
+            total.merge(watch.poll(hook.get_states))
+    except CascadeError as exc:
+        log.warning("%s", wait.record_failure(exc, clock()))
+        return False
+    _after_round(wait, total, clock(), log)
+    return wait.done
+
+
+async def _apoll_ledgers(
+    client: AsyncCascadeClient,
+    wait: LedgerWait,
+    log: _Log | logging.Logger,
+    clock: Callable[[], float],
+) -> bool:
+    total = Progress()
+    try:
+        for watch in wait.watches:
+            total.merge(await watch.apoll(client.get_states))
+    except CascadeError as exc:
+        log.warning("%s", wait.record_failure(exc, clock()))
+        return False
+    _after_round(wait, total, clock(), log)
+    return wait.done
+
+
+def _after_round(
+    wait: LedgerWait, progress: Progress, now: float, log: _Log | logging.Logger
+) -> None:
+    wait.record_round(progress, now)
+    if wait.refused:
+        log.info("%s", wait.refusal_note())
+    line = wait.progress_line(now)
+    if line is not None:
+        log.info("%s", line)
+
+
+def finish_ledgers(
+    context: Context | Mapping[str, Any],
+    wait: LedgerWait,
+    log: _Log | logging.Logger,
+    *,
+    fail_on_undelivered: bool = False,
+) -> dict[str, Any]:
+    """Push ``price_totals`` and ``state_counts`` (exact decimals as strings) and where the
+    per-message states and prices are; return the same small dict."""
+    summary = wait.summary()
+    log.info("Cascade: %s; states and prices per message in %s", final_line(summary),
+             ", ".join(wait.states_locations()))  # fmt: skip
+    value = {
+        "total": summary.total,
+        "final": summary.final,
+        "state_counts": summary.by_state,
+        "price_totals": summary.totals(),
+        "states": wait.states_locations(),
+    }
+    ti = context["ti"]
+    ti.xcom_push(key="price_totals", value=value["price_totals"])
+    ti.xcom_push(key="state_counts", value=value["state_counts"])
+    if fail_on_undelivered:
+        bad = [i for w in wait.watches for i in w.undelivered()][:5]
+        if bad:
+            raise CascadeError(f"messages not delivered, e.g. {bad}")
+    return value
+
+
+def ledger_wait_after_event(
+    event: Mapping[str, Any], settings: WaitSettings | None = None
+) -> LedgerWait:
+    """The finished wait, rebuilt in the task from what the trigger's last round stored."""
+    wait = LedgerWait(list(event.get("ledgers") or []), settings or WaitSettings())
+    total = Progress()
+    for watch in wait.watches:
+        stored = watch.stored_progress()
+        if stored is not None:
+            total.merge(stored)
+    wait.record_round(total, time.time())
+    return wait

@@ -148,11 +148,19 @@ def interpreter(python: str) -> Path | None:
     return found[-1] if found else None
 
 
-def run(cmd: list[str], env: dict[str, str], timeout: float, cwd: Path | None = None) -> tuple[int, str]:
+def run(
+    cmd: list[str], env: dict[str, str], timeout: float, cwd: Path | None = None
+) -> tuple[int, str]:
     try:
-        proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+        )
     except subprocess.TimeoutExpired as exc:
-        out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        out = (
+            (exc.stdout or b"").decode(errors="replace")
+            if isinstance(exc.stdout, bytes)
+            else (exc.stdout or "")
+        )
         return -1, f"timed out after {timeout:.0f} s\n{out[-3000:]}"
     return proc.returncode, proc.stdout + proc.stderr
 
@@ -216,7 +224,9 @@ def run_cell(cell: Cell, wheel: Path, keep: bool) -> None:
     code, out = run([str(UV), "pip", "install", "--python", str(bin_ / "python"), "--compile-bytecode",
                      *options, *packages], env, 900)  # fmt: skip
     if code != 0:
-        refused = "No solution found" in out or "requires-python" in out.lower() or "unsatisfiable" in out
+        refused = (
+            "No solution found" in out or "requires-python" in out.lower() or "unsatisfiable" in out
+        )
         cell.status = "refused" if refused else "red"
         cell.note = _first_reason(out)
         cell.steps.append(Step("install", False, time.monotonic() - started, out.strip()[-1500:]))
@@ -258,7 +268,9 @@ def run_cell(cell: Cell, wheel: Path, keep: bool) -> None:
 
 
 def _has(out: str, text: str) -> tuple[bool, str]:
-    return (True, "") if text in out else (False, f"{text!r} not in the output: {out.strip()[-800:]}")
+    return (
+        (True, "") if text in out else (False, f"{text!r} not in the output: {out.strip()[-800:]}")
+    )
 
 
 def _form_ok(out: str) -> tuple[bool, str]:
@@ -350,12 +362,16 @@ def main() -> int:
                         help="only cells whose Airflow, Python or Airflow/Python equals this "
                              "(docs/compatibility.md is then left alone)")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the cells' virtualenvs")
-    parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/compatibility.md")
+    parser.add_argument(
+        "--no-doc", action="store_true", help="do not rewrite docs/compatibility.md"
+    )
     args = parser.parse_args()
     started = datetime.now(timezone.utc)
     cells = [Cell(a, p) for a, pys in RELEASES.items() for p in pys]
     if args.only:
-        cells = [c for c in cells if {c.airflow, c.python, f"{c.airflow}/{c.python}"} & set(args.only)]
+        cells = [
+            c for c in cells if {c.airflow, c.python, f"{c.airflow}/{c.python}"} & set(args.only)
+        ]
     BUILD.mkdir(parents=True, exist_ok=True)
     wheel = build_wheel()
     print(f"wheel: {wheel.name}; {len(cells)} cells", flush=True)

@@ -17,7 +17,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from ..gateway import CascadeError
 from ..gateway._defaults import MAX_TRANSIENT_FAILURES, POLL_INTERVAL
 from ..hooks.cascade import CascadeHook
-from ..waiting import StatusWait, WaitSettings, apoll, describe_event, event_payload
+from ..waiting import LedgerWait, StatusWait, WaitSettings, apoll, describe_event, event_payload
 
 #: Share of the poll interval a first query is delayed at random, so triggers deferred together
 #: (a mapped sensor, a campaign's many tasks) do not all ask the gateway in the same instant.
@@ -55,6 +55,7 @@ class CascadeMessageStateTrigger(BaseTrigger):
         repeat_window: float | None = None,
         last_polled_at: float | None = None,
         last_progress: str | None = None,
+        ledgers: list[str] | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.id_messages = [str(i) for i in id_messages]
@@ -65,6 +66,7 @@ class CascadeMessageStateTrigger(BaseTrigger):
         self.repeat_window = None if repeat_window is None else float(repeat_window)
         self.last_polled_at = None if last_polled_at is None else float(last_polled_at)
         self.last_progress = last_progress
+        self.ledgers = list(ledgers) if ledgers else None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -78,6 +80,7 @@ class CascadeMessageStateTrigger(BaseTrigger):
                 "repeat_window": self.repeat_window,
                 "last_polled_at": self.last_polled_at,
                 "last_progress": self.last_progress,
+                "ledgers": self.ledgers,
             },
         )
 
@@ -93,12 +96,21 @@ class CascadeMessageStateTrigger(BaseTrigger):
             if window is None:  # not handed over by a task: the connection's
                 window = (await hook.aget_settings()).repeat_window
             settings = WaitSettings(self.poll_interval, window, self.max_transient_failures)
-            wait = StatusWait(
-                ids,
-                settings,
-                last_query_at=self.last_polled_at,
-                last_progress=self.last_progress,
-            )
+            wait: StatusWait
+            if self.ledgers:  # ids live in the ledgers, read a batch at a time off the loop
+                wait = LedgerWait(
+                    self.ledgers,
+                    settings,
+                    last_query_at=self.last_polled_at,
+                    last_progress=self.last_progress,
+                )
+            else:
+                wait = StatusWait(
+                    ids,
+                    settings,
+                    last_query_at=self.last_polled_at,
+                    last_progress=self.last_progress,
+                )
             client = await hook.aget_client(shared_pool=True)
         except CascadeError as exc:
             wait = StatusWait(ids, WaitSettings())

@@ -169,6 +169,7 @@ def test_resend_after_the_window_with_the_same_client_ids_is_deduplicated(
     gw.faults.drop_after_accept_next(1)
     with pytest.raises(CascadeTransportError):
         hook.get_conn().send_batch(batch)
+    time.sleep(gw.behaviour.repeat_window)  # the gateway refuses the same request within it
     (again,) = hook.get_conn().send_batch(batch)
     assert again.accepted and again.already_sent
     assert gw.accepted_per_phone()["79000000001"] == 1
