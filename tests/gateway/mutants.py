@@ -27,6 +27,12 @@ M = [
         "self.settings.max_state_ids)",
         "self.settings.max_state_ids + 1)",
     ),
+    (
+        "in-order rows skip the phone check",
+        G + "_decode.py",
+        "            or (row.phone is not None and row.phone != recipient.phone)\n",
+        "",
+    ),
     ("403 not auth", G + "_decode.py", "if status in (401, 403):", "if status in (401,):"),
     (
         "partly_deliver not final",
