@@ -16,9 +16,9 @@ from ._errors import (
 from ._fields import check_capabilities
 from ._message import Message, as_message
 from ._results import MessageState, SendResult
+from ._secrets import scrub as scrub_secrets
 from ._timefmt import zone
 from ._wire import (
-    REDACTED,
     BearerToken,
     CodecSettings,
     HttpResponse,
@@ -57,11 +57,8 @@ class CodecBase:
     # -- answers: every text the gateway wrote passes through scrub() ------------------
     def scrub(self, text: str) -> str:
         """A gateway (or something posing as one) may echo what it was sent: credentials
-        never leave the codec inside an error text or a result."""
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
+        never leave the codec inside an error text or a result, in any encoding."""
+        return scrub_secrets(text, self._secrets)
 
     def parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]:
         try:
@@ -90,13 +87,16 @@ class CodecBase:
         raise NotImplementedError
 
     def _scrubbed(self, exc: CascadeError) -> CascadeError:
-        if isinstance(exc, CascadeGatewayError):
-            text = self.scrub(exc.text)
-            if text == exc.text:
-                return exc
-            return type(exc)(text, http_status=exc.http_status)
-        text = self.scrub(str(exc))
-        return exc if text == str(exc) else type(exc)(text)
+        """``exc`` scrubbed in place (its arguments and text attributes), its chain cut: the
+        exception it was raised from may hold the answer (``JSONDecodeError.doc``), and
+        error reporters walk ``__context__`` and ``__cause__``."""
+        exc.args = tuple(self.scrub(a) if isinstance(a, str) else a for a in exc.args)
+        for name, value in list(vars(exc).items()):
+            if isinstance(value, str):
+                setattr(exc, name, self.scrub(value))
+        exc.__cause__ = exc.__context__ = None
+        exc.__suppress_context__ = True
+        return exc
 
     def auth_headers(self) -> dict[str, str]:
         if isinstance(self.settings.auth, BearerToken):

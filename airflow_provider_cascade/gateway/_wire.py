@@ -4,6 +4,7 @@ and responses as plain values."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -11,8 +12,8 @@ from typing import Union
 
 from . import _defaults as default
 from ._errors import CascadeValidationError
+from ._secrets import REDACTED
 
-REDACTED = "***"
 _SECRET_QUERY = re.compile(r"(?i)((?:^|[?&])(?:password|token|login)=)[^&#]*")
 
 
@@ -33,10 +34,26 @@ class Variant(str, Enum):
             ) from None
 
 
+def _check_secret(field_name: str, value: str) -> None:
+    """Characters every variant can carry unchanged (a newline in an XML password would
+    arrive as the two characters ``\\n``; a lone surrogate cannot be encoded at all). The
+    rule is named, the value never is."""
+    if not isinstance(value, str):
+        raise CascadeValidationError(field_name, "must be text")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+        raise CascadeValidationError(
+            field_name, "must not contain control characters or unpaired surrogates"
+        )
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class LoginPassword:
     login: str
     password: str
+
+    def __post_init__(self) -> None:
+        _check_secret("login", self.login)
+        _check_secret("password", self.password)
 
     def __repr__(self) -> str:
         return f"LoginPassword(login={self.login!r}, password={REDACTED!r})"
@@ -45,6 +62,13 @@ class LoginPassword:
 @dataclass(frozen=True, slots=True, repr=False)
 class BearerToken:
     token: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.token, str) or not all("!" <= c <= "~" for c in self.token):
+            # it travels in the Authorization header, which both clients write as ASCII
+            raise CascadeValidationError(
+                "token", "must be printable ASCII without spaces or control characters"
+            )
 
     def __repr__(self) -> str:
         return f"BearerToken(token={REDACTED!r})"

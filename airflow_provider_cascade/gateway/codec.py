@@ -12,8 +12,9 @@ from ._fields import RESTRICTED, check_capabilities
 from ._get_codec import GetCodec
 from ._json_codec import JsonCodec
 from ._message import as_message
+from ._secrets import REDACTED
 from ._timefmt import format_time_send
-from ._wire import REDACTED, CodecSettings, HttpRequest, HttpResponse, Variant, redact_url
+from ._wire import CodecSettings, HttpRequest, HttpResponse, Variant, redact_url
 from ._xml_codec import XmlCodec
 
 __all__ = [

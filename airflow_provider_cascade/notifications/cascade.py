@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import BaseNotifier
+from airflow.providers.common.compat.sdk import BaseNotifier
 
 from ..gateway import Variant, summarize_send
 from ..hooks.cascade import CascadeHook

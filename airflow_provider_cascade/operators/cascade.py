@@ -8,7 +8,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
-from airflow.sdk import BaseOperator, conf
+from airflow.providers.common.compat.sdk import BaseOperator, conf
 
 from ..gateway import (
     CascadeError,

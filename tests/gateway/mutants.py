@@ -52,7 +52,12 @@ M = [
         "recipient.phone, nth)",
         "recipient.phone)",
     ),
-    ("secrets not scrubbed", G + "_codec_base.py", "text = text.replace(secret, REDACTED)", "pass"),
+    (
+        "secrets not scrubbed",
+        G + "_codec_base.py",
+        "return scrub_secrets(text, self._secrets)",
+        "return text",
+    ),
     ("padded state", G + "_decode.py", "state = state.strip()\n        status", "status"),
     ("JSON floats", G + "_decode.py", "json.loads(text, parse_float=Decimal)", "json.loads(text)"),
     (

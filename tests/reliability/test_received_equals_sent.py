@@ -24,7 +24,6 @@ def test_received_equals_sent(
     @given(st.lists(messages(), min_size=1, max_size=3))
     def check(batch: list[Message]) -> None:
         cascade_emulator.reset()
-        cascade_emulator.behaviour.repeat_window = 0
         os.environ["AIRFLOW_CONN_CASCADE_DEFAULT"] = cascade_emulator.conn_uri(protocol)
         phones_seen: set[str] = set()
         unique = []
