@@ -278,7 +278,7 @@ def _conn_type_ok(out: str) -> tuple[bool, str]:
 def _first_reason(out: str) -> str:
     for line in out.splitlines():
         line = line.strip(" ╰─▶")
-        if "requires" in line.lower() or "python" in line.lower() and "version" in line.lower():
+        if "requires" in line.lower() or ("python" in line.lower() and "version" in line.lower()):
             return line[:300]
     return out.strip().splitlines()[-1][:300] if out.strip() else "install failed"
 

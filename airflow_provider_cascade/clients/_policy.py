@@ -16,7 +16,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 
-from ..gateway import CascadeError, CascadeServerError, CascadeTransportError, _defaults
+from ..gateway import (
+    CascadeError,
+    CascadeServerError,
+    CascadeTransportError,
+    _defaults,
+)
 from ..gateway.codec import HttpResponse, check_status
 
 

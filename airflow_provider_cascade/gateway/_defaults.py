@@ -42,3 +42,10 @@ RETRY_DELAY = 0.5
 
 RETRY_MAX_DELAY = 30.0
 """Longest wait between two tries, also for a gateway's ``Retry-After``."""
+
+MAX_TRANSIENT_FAILURES = 5
+"""Status polls in a row that may fail transiently (5xx, network, unreadable answer) before a
+wait gives up."""
+
+PROGRESS_LOG_EVERY = 60.0
+"""Seconds between two progress lines of a wait when nothing changed."""

@@ -14,7 +14,13 @@ from asgiref.sync import sync_to_async
 
 from ..clients import AsyncCascadeClient, CascadeClient, RetryPolicy
 from ..clients.aio import tls_verify
-from ..gateway import CascadeError, CascadeGatewayError, Message, MessageState, SendResult
+from ..gateway import (
+    CascadeError,
+    CascadeGatewayError,
+    Message,
+    MessageState,
+    SendResult,
+)
 from ..gateway.codec import make_codec
 from .connection import ConnectionSettings, connection_settings, retry_policy
 

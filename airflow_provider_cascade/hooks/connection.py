@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..clients._policy import RetryPolicy
-from ..gateway import BearerToken, CascadeValidationError, LoginPassword, Variant, _defaults
+from ..gateway import (
+    BearerToken,
+    CascadeValidationError,
+    LoginPassword,
+    Variant,
+    _defaults,
+)
 from ..gateway.codec import CodecSettings
 
 

@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator, conf
 
@@ -14,15 +14,27 @@ from ..gateway import (
     CascadeError,
     CascadeValidationError,
     Message,
-    MessageState,
     SendResult,
     Variant,
     summarize_send,
 )
+from ..gateway._defaults import MAX_TRANSIENT_FAILURES
 from ..hooks.cascade import CascadeHook
-from ..sensors.completion import finish, poll_once, states_from_event
 from ..triggers.cascade import CascadeMessageStateTrigger
+from ..waiting import (
+    StatusWait,
+    WaitSettings,
+    check_wait_args,
+    describe_event,
+    describe_wait,
+    finish,
+    poll,
+    states_from_event,
+)
 from ._build import build_messages, with_client_ids
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
 
 RESULTS_KEY = "send_results"
 
@@ -59,6 +71,7 @@ class CascadeSendMessageOperator(BaseOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 60.0,
         wait_timeout: timedelta | float = timedelta(hours=24),
+        max_transient_failures: int = MAX_TRANSIENT_FAILURES,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -73,7 +86,9 @@ class CascadeSendMessageOperator(BaseOperator):
         self.max_failure_ratio = max_failure_ratio
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
-        self.poll_interval = poll_interval
+        check_wait_args("poll_interval", poll_interval, max_transient_failures)
+        self.poll_interval = float(poll_interval)
+        self.max_transient_failures = max_transient_failures
         self.wait_timeout = (
             wait_timeout.total_seconds()
             if isinstance(wait_timeout, timedelta)
@@ -119,32 +134,47 @@ class CascadeSendMessageOperator(BaseOperator):
             return self.wait(context, ids)
         return ids
 
-    def wait(self, context: Any, ids: list[str]) -> list[str]:
+    def wait(self, context: Context, ids: list[str]) -> list[str]:
+        """Wait for final states: one query here, then in the triggerer (``deferrable``) or in
+        this worker; the policy is :mod:`airflow_provider_cascade.waiting`, as for the sensor."""
+        settings = WaitSettings(
+            self.poll_interval, self.hook.settings.repeat_window, self.max_transient_failures
+        )
+        note = settings.raised_note()
+        if note:
+            self.log.info("Cascade: %s", note)
+        state = StatusWait(ids, settings)
         end = time.time() + self.wait_timeout
-        if self.deferrable:
-            self.defer(
-                trigger=CascadeMessageStateTrigger(
-                    id_messages=ids,
-                    end_time=end,
-                    cascade_conn_id=self.cascade_conn_id,
-                    poll_interval=self.poll_interval,
-                ),
-                method_name="execute_complete",
-                timeout=timedelta(seconds=self.wait_timeout + 120),
-            )
-        states: dict[str, MessageState] = {}
-        while not poll_once(self.hook, ids, states, self.log):
-            if time.time() >= end:
-                raise CascadeError("messages were not all final before wait_timeout")
-            time.sleep(self.poll_interval)
-        finish(context, states, self.log)
+        while not poll(self.hook, state, self.log):
+            if self.deferrable:
+                self.defer(
+                    trigger=CascadeMessageStateTrigger(
+                        id_messages=ids,
+                        end_time=end,
+                        cascade_conn_id=self.cascade_conn_id,
+                        poll_interval=settings.interval,
+                        max_transient_failures=settings.max_transient_failures,
+                        repeat_window=settings.window,
+                        last_polled_at=state.last_query_at,
+                        last_progress=state.logged_progress,
+                    ),
+                    method_name="execute_complete",
+                    timeout=timedelta(seconds=self.wait_timeout + 120),
+                )
+            if state.next_query_at() >= end:
+                raise CascadeError(
+                    f"messages were not all final before wait_timeout "
+                    f"({self.wait_timeout:g} s): {describe_wait(state)}"
+                )
+        finish(context, state.states, self.log)
         return ids
 
-    def execute_complete(self, context: Any, event: dict[str, Any]) -> list[str]:
-        """The trigger's event carries every id it waited for, in send order."""
-        states = states_from_event(event)
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> list[str]:
+        """The trigger's JSON event; failures are raised here, in the task, as typed errors.
+        The event carries every id it waited for, in send order."""
         if event.get("status") != "success":
-            raise CascadeError(f"waiting ended with {event.get('status')}: {event.get('message')}")
+            raise CascadeError(f"waiting for Cascade messages ended with {describe_event(event)}")
+        states = states_from_event(event)
         finish(context, states, self.log)
         return list(states)
 

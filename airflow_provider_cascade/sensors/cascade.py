@@ -3,27 +3,52 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.providers.common.compat.sdk import (
+    AirflowSensorTimeout,
+    BaseSensorOperator,
+    PokeReturnValue,
+    conf,
+)
 
-from ..gateway import CascadeError, CascadeValidationError, MessageState, summarize
+from ..gateway import CascadeError, CascadeValidationError
+from ..gateway._defaults import MAX_TRANSIENT_FAILURES, POLL_INTERVAL
 from ..gateway.codec import comma_list
 from ..hooks.cascade import CascadeHook
 from ..triggers.cascade import CascadeMessageStateTrigger
-from .completion import finish, poll_once, states_from_event
+from ..waiting import (
+    StatusWait,
+    WaitSettings,
+    check_wait_args,
+    describe_event,
+    finish,
+    poll,
+    states_from_event,
+)
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+#: Ids as DAG authors pass them: one id, a comma string, or (nested) lists such as the send
+#: operator's XCom.
+MessageIds = str | int | Iterable[Any] | None
 
 
-def normalize_ids(value: Any) -> list[str]:
+def normalize_ids(value: MessageIds) -> list[str]:
     """One id, a list (e.g. the send operators' XCom), or a comma string."""
     return list(dict.fromkeys(str(i) for i in comma_list("id_messages", value)))
 
 
 class CascadeMessageStateSensor(BaseSensorOperator):
-    """Pokes once; if messages are still in flight, defers to the triggerer (or keeps poking)."""
+    """Asks once; if messages are still in flight, defers to the triggerer (or keeps poking).
+
+    Status queries are at least the connection's ``repeat_window`` apart (the gateway refuses
+    an identical request within it): a shorter ``poke_interval`` is raised to it.
+    """
 
     template_fields: Sequence[str] = ("id_messages",)
     ui_color = "#f0e4ff"
@@ -31,67 +56,96 @@ class CascadeMessageStateSensor(BaseSensorOperator):
     def __init__(
         self,
         *,
-        id_messages: Any,
+        id_messages: MessageIds,
         cascade_conn_id: str = CascadeHook.default_conn_name,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         fail_on_undelivered: bool = False,
-        max_transient_failures: int = 5,
+        max_transient_failures: int = MAX_TRANSIENT_FAILURES,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("poke_interval", 60.0)
+        kwargs.setdefault("poke_interval", POLL_INTERVAL)
         super().__init__(**kwargs)
+        check_wait_args("poke_interval", self.poke_interval, max_transient_failures)
         self.id_messages = id_messages
         self.cascade_conn_id = cascade_conn_id
         self.deferrable = deferrable
         self.fail_on_undelivered = fail_on_undelivered
         self.max_transient_failures = max_transient_failures
-        self._states: dict[str, MessageState] = {}
+        self._wait: StatusWait | None = None
 
     @cached_property
     def hook(self) -> CascadeHook:
         return CascadeHook(self.cascade_conn_id)
 
-    @property
-    def ids(self) -> list[str]:
-        return normalize_ids(self.id_messages)
+    def message_ids(self) -> list[str]:
+        """Where the ids come from: the one place to change for another id source."""
+        ids = normalize_ids(self.id_messages)
+        if not ids:
+            raise CascadeValidationError("id_messages", "is empty: nothing to wait for")
+        bad = next((i for i in ids if not (i.isascii() and i.isdigit())), None)
+        if bad is not None:
+            raise CascadeValidationError("id_messages", f"must be numeric ids (got {bad!r})")
+        return ids
 
-    def poke(self, context: Any) -> PokeReturnValue | bool:
-        if poll_once(self.hook, self.ids, self._states, self.log):
+    def _start(self) -> StatusWait:
+        """The wait for this task: ids, the connection's window, the interval raised to it."""
+        if self._wait is None:
+            settings = WaitSettings(
+                float(self.poke_interval),
+                self.hook.settings.repeat_window,
+                self.max_transient_failures,
+            )
+            note = settings.raised_note()
+            if note:
+                self.log.info("Cascade: %s", note)
+            self.poke_interval = settings.period  # Airflow's poke/reschedule loop uses it
+            self._wait = StatusWait(self.message_ids(), settings)
+        return self._wait
+
+    def poke(self, context: Context) -> PokeReturnValue | bool:
+        wait = self._start()
+        if poll(self.hook, wait, self.log):
             value = finish(
-                context, self._states, self.log, fail_on_undelivered=self.fail_on_undelivered
+                context, wait.states, self.log, fail_on_undelivered=self.fail_on_undelivered
             )
             return PokeReturnValue(is_done=True, xcom_value=value)
         return False
 
-    def execute(self, context: Any) -> Any:
-        if not self.ids:
-            raise CascadeValidationError("id_messages", "is empty: nothing to wait for")
-        bad = next((i for i in self.ids if not i.isdigit()), None)
-        if bad is not None:
-            raise CascadeValidationError("id_message", f"must be a numeric id (got {bad!r})")
+    def execute(self, context: Context) -> Any:
+        wait = self._start()
         if not self.deferrable:
             return super().execute(context)
-        done = self.poke(context)
+        done = self.poke(context)  # asks once: no deferral when everything is final already
         if isinstance(done, PokeReturnValue) and done.is_done:
             return done.xcom_value
         timeout = self.timeout if isinstance(self.timeout, (int, float)) else 7 * 24 * 3600.0
         self.defer(
             trigger=CascadeMessageStateTrigger(
-                id_messages=self.ids,
+                id_messages=wait.ids,
                 end_time=time.time() + float(timeout),
                 cascade_conn_id=self.cascade_conn_id,
-                poll_interval=float(self.poke_interval),
+                poll_interval=wait.settings.interval,
                 max_transient_failures=self.max_transient_failures,
+                repeat_window=wait.settings.window,
+                last_polled_at=wait.last_query_at,
+                last_progress=wait.logged_progress,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=float(timeout) + 120),
         )
 
-    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
-        states = states_from_event(event)
-        if event.get("status") != "success":
-            raise CascadeError(
-                f"waiting for Cascade messages ended with {event.get('status')}: "
-                f"{event.get('message')} ({summarize(states, len(self.ids)).progress()})"
-            )
-        return finish(context, states, self.log, fail_on_undelivered=self.fail_on_undelivered)
+    def execute_complete(
+        self, context: Context, event: dict[str, Any]
+    ) -> dict[str, dict[str, Any]]:
+        """The trigger's JSON event: failures are raised here, in the task, as typed errors."""
+        status = event.get("status")
+        if status == "timeout":
+            raise AirflowSensorTimeout(f"Cascade: {describe_event(event)}")
+        if status != "success":
+            raise CascadeError(f"waiting for Cascade messages ended with {describe_event(event)}")
+        return finish(
+            context,
+            states_from_event(event),
+            self.log,
+            fail_on_undelivered=self.fail_on_undelivered,
+        )

@@ -1,4 +1,8 @@
-"""Waits in the triggerer until messages reach a final state, on the async client."""
+"""Waits in the triggerer until messages reach a final state, on the async client.
+
+The policy (what to ask, when, what a failure means) is :mod:`airflow_provider_cascade.waiting`,
+shared with the sensor and the send operator; this module only drives it in the event loop.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +14,35 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from ..gateway import (
-    CascadeAuthError,
-    CascadeError,
-    CascadeValidationError,
-    MessageState,
-    summarize,
-)
+from ..gateway import CascadeError
+from ..gateway._defaults import MAX_TRANSIENT_FAILURES, POLL_INTERVAL
 from ..hooks.cascade import CascadeHook
+from ..waiting import StatusWait, WaitSettings, apoll, describe_event, event_payload
+
+#: Share of the poll interval a first query is delayed at random, so triggers deferred together
+#: (a mapped sensor, a campaign's many tasks) do not all ask the gateway in the same instant.
+JITTER = 0.1
+
+
+class CascadeWaitEvent(TriggerEvent):
+    """A trigger event whose text is a status and counts: the triggerer logs every event it
+    fires ("Trigger fired event"), and a wait for 10,000 ids must not dump 10,000 states."""
+
+    def __repr__(self) -> str:
+        return f"CascadeWaitEvent<{describe_event(self.payload)}>"
+
+    def __str__(self) -> str:
+        return self.__repr__()
 
 
 class CascadeMessageStateTrigger(BaseTrigger):
     """Polls the ids not yet final; yields one JSON event: ``success``, ``timeout`` or ``error``.
 
-    Serializes only the connection id, the ids, the intervals and the deadline.
+    Serializes only the connection id, the ids, the settings, the deadline and when the task
+    last asked (``last_polled_at``, wall-clock seconds): its first query waits out the period
+    from there, so it never repeats the task's last query inside the gateway's window.
+    ``repeat_window`` is the one the task read from the connection (None: read it here);
+    ``last_progress`` the progress line the task logged last (not repeated until it changes).
     """
 
     def __init__(
@@ -31,8 +50,11 @@ class CascadeMessageStateTrigger(BaseTrigger):
         id_messages: list[str],
         end_time: float,
         cascade_conn_id: str = CascadeHook.default_conn_name,
-        poll_interval: float = 60.0,
-        max_transient_failures: int = 5,
+        poll_interval: float = POLL_INTERVAL,
+        max_transient_failures: int = MAX_TRANSIENT_FAILURES,
+        repeat_window: float | None = None,
+        last_polled_at: float | None = None,
+        last_progress: str | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.id_messages = [str(i) for i in id_messages]
@@ -40,6 +62,9 @@ class CascadeMessageStateTrigger(BaseTrigger):
         self.cascade_conn_id = cascade_conn_id
         self.poll_interval = float(poll_interval)
         self.max_transient_failures = int(max_transient_failures)
+        self.repeat_window = None if repeat_window is None else float(repeat_window)
+        self.last_polled_at = None if last_polled_at is None else float(last_polled_at)
+        self.last_progress = last_progress
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -50,60 +75,58 @@ class CascadeMessageStateTrigger(BaseTrigger):
                 "cascade_conn_id": self.cascade_conn_id,
                 "poll_interval": self.poll_interval,
                 "max_transient_failures": self.max_transient_failures,
+                "repeat_window": self.repeat_window,
+                "last_polled_at": self.last_polled_at,
+                "last_progress": self.last_progress,
             },
         )
 
+    async def message_ids(self) -> list[str]:
+        """Where the ids come from: the one place to change for another id source."""
+        return self.id_messages
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        # The sensor has just polled before deferring; starting at a random point of the
-        # interval keeps triggers deferred together from all setting up and polling in the
-        # same turn of the event loop (and from hitting the gateway at once).
-        await asyncio.sleep(random.uniform(0, self.poll_interval))
-        final: dict[str, MessageState] = {}
-        latest: dict[str, MessageState] = {}
+        hook = CascadeHook(self.cascade_conn_id)
+        ids = await self.message_ids()
         try:
-            client = await CascadeHook(self.cascade_conn_id).aget_client(shared_pool=True)
-        except CascadeValidationError as exc:
-            yield self._event("error", latest, f"connection {self.cascade_conn_id!r}: {exc}")
+            window = self.repeat_window
+            if window is None:  # not handed over by a task: the connection's
+                window = (await hook.aget_settings()).repeat_window
+            settings = WaitSettings(self.poll_interval, window, self.max_transient_failures)
+            wait = StatusWait(
+                ids,
+                settings,
+                last_query_at=self.last_polled_at,
+                last_progress=self.last_progress,
+            )
+            client = await hook.aget_client(shared_pool=True)
+        except CascadeError as exc:
+            wait = StatusWait(ids, WaitSettings())
+            yield self._event("error", wait, f"connection {self.cascade_conn_id!r}: {exc}")
             return
-        failures = 0
+        jitter = random.uniform(0, JITTER * settings.interval)
         try:
             while True:
-                outstanding = [i for i in self.id_messages if i not in final]
-                try:
-                    got = await client.get_states(outstanding)
-                    failures = 0
-                except CascadeAuthError as exc:
-                    yield self._event("error", latest, str(exc))
-                    return
-                except CascadeError as exc:
-                    failures += 1
-                    self.log.warning("Cascade status poll failed (%d in a row): %s", failures, exc)
-                    if failures > self.max_transient_failures:
-                        yield self._event("error", latest, f"status polling keeps failing: {exc}")
-                        return
-                    got = {}
-                latest.update(got)
-                final.update({k: v for k, v in got.items() if v.is_final})
-                self.log.info("Cascade: %s", summarize(latest, len(self.id_messages)).progress())
-                if len(final) == len(self.id_messages):
-                    yield self._event("success", latest)
-                    return
-                if time.time() >= self.end_time:
+                wake = max(time.time(), wait.next_query_at()) + jitter
+                jitter = 0.0
+                if wake >= self.end_time:
+                    # no query is allowed before the deadline: wait for it, then report
+                    await asyncio.sleep(max(0.0, self.end_time - time.time()))
                     yield self._event(
-                        "timeout", latest, "deadline passed before every message was final"
+                        "timeout", wait, "deadline passed before every message was final"
                     )
                     return
-                await asyncio.sleep(max(0.0, min(self.poll_interval, self.end_time - time.time())))
+                await asyncio.sleep(max(0.0, wake - time.time()))
+                try:
+                    done = await apoll(client, wait, self.log)
+                except CascadeError as exc:
+                    yield self._event("error", wait, str(exc))
+                    return
+                if done:
+                    yield self._event("success", wait)
+                    return
         finally:
             await client.aclose()
 
-    def _event(
-        self, status: str, states: dict[str, MessageState], message: str = ""
-    ) -> TriggerEvent:
-        return TriggerEvent(  # type: ignore[no-untyped-call]
-            {
-                "status": status,
-                "message": message,
-                "states": {k: v.to_dict() for k, v in states.items()},
-            }
-        )
+    def _event(self, status: str, wait: StatusWait, message: str = "") -> TriggerEvent:
+        return CascadeWaitEvent(payload=event_payload(status, wait, message))

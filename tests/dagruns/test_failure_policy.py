@@ -10,8 +10,8 @@ import pytest
 
 from airflow_provider_cascade.gateway import CascadeError, MessageState, MessageStatus
 from airflow_provider_cascade.operators.cascade import CascadeSendBaseOperator
-from airflow_provider_cascade.sensors.completion import finish
 from airflow_provider_cascade.testing.emulator import CascadeEmulator
+from airflow_provider_cascade.waiting import finish
 
 SMS = [{"channel": "sms", "text": "hi", "sender": "Shop"}]
 

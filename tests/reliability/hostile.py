@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_cascade.clients import AsyncCascadeClient, CascadeClient, RetryPolicy
-from airflow_provider_cascade.gateway import SMS, CascadeError, LoginPassword, Message, Variant
+from airflow_provider_cascade.gateway import (
+    SMS,
+    CascadeError,
+    LoginPassword,
+    Message,
+    Variant,
+)
 from airflow_provider_cascade.gateway.codec import CodecSettings, make_codec
 
 SECRET = "Pw$ecr3t/+&=é x"

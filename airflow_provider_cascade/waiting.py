@@ -1,0 +1,351 @@
+"""Waiting for Cascade messages to reach a final state: the one home for the sensor (poke,
+reschedule and deferrable), its trigger and the send operator's ``wait_for_completion``.
+
+One policy for all of them:
+
+- ask only about the ids not final yet (all of them on a wait's first query);
+- never repeat a status query within the gateway's repeat window ("the same request at most
+  once a minute"): queries are ``max(interval, window)`` apart, measured from the end of the
+  previous one, and a wait handed to the trigger carries when it last asked;
+- ids left out of an answer were refused as a repeat: "not now", nothing failed; ask again
+  after the period;
+- transient failures (HTTP 5xx/429, network, an unreadable answer) are retried after the
+  period, and more than ``max_transient_failures`` in a row end the wait; any other error
+  (credentials, a gateway error text, bad input) ends it at once;
+- progress goes to the log when it changes, otherwise at most every ``PROGRESS_LOG_EVERY``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .gateway import (
+    CascadeDuplicateRequestError,
+    CascadeError,
+    CascadeResponseError,
+    CascadeServerError,
+    CascadeTransportError,
+    CascadeValidationError,
+    MessageState,
+    MessageStatus,
+    StateSummary,
+    summarize,
+)
+from .gateway._defaults import (
+    MAX_TRANSIENT_FAILURES,
+    POLL_INTERVAL,
+    PROGRESS_LOG_EVERY,
+    REPEAT_WINDOW,
+)
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+    from .clients import AsyncCascadeClient
+    from .hooks.cascade import CascadeHook
+
+__all__ = [
+    "TRANSIENT",
+    "UNDELIVERED",
+    "StatusWait",
+    "WaitSettings",
+    "apoll",
+    "check_wait_args",
+    "describe_event",
+    "describe_wait",
+    "event_payload",
+    "final_line",
+    "finish",
+    "poll",
+    "states_from_event",
+]
+
+UNDELIVERED = frozenset({MessageStatus.NOT_DELIVER, MessageStatus.EXPIRED})
+#: Worth asking again after the period; bad ids, credentials or gateway error texts are not.
+TRANSIENT = (CascadeServerError, CascadeTransportError, CascadeResponseError)
+
+
+class _Log(Protocol):
+    def info(self, msg: Any, /, *args: Any) -> Any: ...
+    def warning(self, msg: Any, /, *args: Any) -> Any: ...
+
+
+def check_wait_args(interval_field: str, interval: object, max_transient_failures: object) -> None:
+    """Refuse bad wait arguments when the task is built, naming the field."""
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval >= 0:
+        raise CascadeValidationError(interval_field, f"must be seconds >= 0 (got {interval!r})")
+    if (
+        isinstance(max_transient_failures, bool)
+        or not isinstance(max_transient_failures, int)
+        or max_transient_failures < 0
+    ):
+        raise CascadeValidationError(
+            "max_transient_failures", f"must be an integer >= 0 (got {max_transient_failures!r})"
+        )
+
+
+@dataclass(frozen=True)
+class WaitSettings:
+    """How often a wait may ask, and how many transient failures in a row it tolerates."""
+
+    interval: float = POLL_INTERVAL
+    window: float = REPEAT_WINDOW
+    max_transient_failures: int = MAX_TRANSIENT_FAILURES
+
+    @property
+    def period(self) -> float:
+        """Seconds between two status queries: the interval, raised to the repeat window."""
+        return max(self.interval, self.window)
+
+    def raised_note(self) -> str | None:
+        """What to log once when the interval had to be raised to the window."""
+        if self.interval >= self.window:
+            return None
+        return (
+            f"poll interval {self.interval:g} s is shorter than the gateway's repeat window "
+            f"{self.window:g} s (identical requests are refused within it): polling every "
+            f"{self.window:g} s"
+        )
+
+
+class StatusWait:
+    """The state of one wait, without I/O: what to ask, what an answer means, when to ask next.
+
+    Times are wall-clock seconds (``time.time()``): a sensor hands ``last_query_at`` to its
+    trigger, which may run in another process.
+    """
+
+    def __init__(
+        self,
+        ids: Sequence[str],
+        settings: WaitSettings,
+        *,
+        last_query_at: float | None = None,
+        last_progress: str | None = None,
+        log_every: float = PROGRESS_LOG_EVERY,
+    ) -> None:
+        self.ids = list(dict.fromkeys(ids))
+        self.settings = settings
+        self.states: dict[str, MessageState] = {}
+        self.last_query_at = last_query_at
+        self.failures = 0
+        self.refused = 0
+        self.queries = 0
+        self._log_every = log_every
+        # what the task logged last (a trigger continues its log): not repeated within log_every
+        self.logged_progress = last_progress
+        self._logged_at = float("-inf") if last_query_at is None else last_query_at
+
+    # -- what and when to ask ---------------------------------------------------------
+    def outstanding(self) -> list[str]:
+        return [i for i in self.ids if not (i in self.states and self.states[i].is_final)]
+
+    @property
+    def done(self) -> bool:
+        return all(i in self.states and self.states[i].is_final for i in self.ids)
+
+    def next_query_at(self) -> float:
+        """The earliest time the next status query may go out."""
+        if self.last_query_at is None:
+            return float("-inf")
+        return self.last_query_at + self.settings.period
+
+    def delay(self, now: float) -> float:
+        return max(0.0, self.next_query_at() - now)
+
+    # -- what an answer means ---------------------------------------------------------
+    def record_answer(
+        self, asked: Sequence[str], got: Mapping[str, MessageState], now: float
+    ) -> None:
+        self.queries += 1
+        self.last_query_at = now
+        self.failures = 0
+        self.states.update(got)
+        self.refused = sum(1 for i in asked if i not in got)
+
+    def record_failure(self, error: CascadeError, now: float) -> str:
+        """Count a failed query; returns what to log, or raises when the wait must end."""
+        self.queries += 1
+        self.last_query_at = now  # it may have reached the gateway: its window runs too
+        if isinstance(error, CascadeDuplicateRequestError):
+            self.refused = len(self.outstanding())
+            return self.refusal_note()
+        if not isinstance(error, TRANSIENT):
+            raise error
+        self.failures += 1
+        limit = self.settings.max_transient_failures
+        if self.failures > limit:
+            raise CascadeError(
+                f"status polling keeps failing ({self.failures} times in a row, "
+                f"max_transient_failures={limit}): {error}"
+            ) from error
+        return (
+            f"Cascade status query failed ({self.failures} of at most {limit} in a row), "
+            f"asking again in {self.settings.period:g} s: {error}"
+        )
+
+    def refusal_note(self) -> str:
+        return (
+            f"Cascade: the gateway refused a status query for {self.refused} id(s) as a repeat "
+            f"within its {self.settings.window:g} s window (another task asking about the same "
+            f"ids?); asking again in {self.settings.period:g} s"
+        )
+
+    # -- what to tell people ----------------------------------------------------------
+    def summary(self) -> StateSummary:
+        return summarize({i: self.states[i] for i in self.ids if i in self.states}, len(self.ids))
+
+    def progress_line(self, now: float) -> str | None:
+        """The progress line to log now, or None: logged when it changes, else at most every
+        ``log_every`` seconds; never before an answer brought states."""
+        if not self.states:
+            return None
+        text = progress_text(self.summary(), len(self.states))
+        if text == self.logged_progress and now - self._logged_at < self._log_every:
+            return None
+        self.logged_progress, self._logged_at = text, now
+        return f"Cascade: {text}"
+
+
+def progress_text(summary: StateSummary, known: int) -> str:
+    """``3/7 final: deliver 2, not_deliver 1; 4 in progress``."""
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_state.items()))
+    text = f"{summary.final}/{summary.total} final"
+    if counts:
+        text += f": {counts}"
+    pending = summary.total - summary.final
+    if pending:
+        unknown = summary.total - known
+        text += f"; {pending} in progress" + (f" ({unknown} not asked yet)" if unknown > 0 else "")
+    return text
+
+
+def describe_wait(wait: StatusWait) -> str:
+    """Where a wait stands, for an error message."""
+    return progress_text(wait.summary(), len(wait.states))
+
+
+def final_line(summary: StateSummary) -> str:
+    """``7 final: deliver 5, not_deliver 1, expired 1; cost sms 6.15 + viber 3.85 = 10.00``."""
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_state.items()))
+    text = f"{summary.final} final" + (f": {counts}" if counts else "")
+    channels = summary.by_channel
+    if not channels:
+        return text + "; no charges reported"
+    parts = " + ".join(f"{c} {p}" for c, p in channels.items())
+    return text + f"; cost {parts}" + (f" = {summary.grand_total}" if len(channels) > 1 else "")
+
+
+# -- drivers: the same policy, blocking and asyncio ---------------------------------------
+def poll(
+    hook: CascadeHook,
+    wait: StatusWait,
+    log: _Log | logging.Logger,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
+    """One status query (after sleeping out the period if the last one was too recent, which
+    only happens within one process); True when every id is final."""
+    pause = wait.delay(clock())
+    if pause > 0:
+        sleep(pause)
+    asked = wait.outstanding()
+    try:
+        got = hook.get_states(asked)
+    except CascadeError as exc:
+        log.warning("%s", wait.record_failure(exc, clock()))
+        return False
+    _after_answer(wait, asked, got, clock(), log)
+    return wait.done
+
+
+async def apoll(
+    client: AsyncCascadeClient,
+    wait: StatusWait,
+    log: _Log | logging.Logger,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> bool:
+    """:func:`poll` on the asyncio client (the caller sleeps: it also watches a deadline)."""
+    pause = wait.delay(clock())
+    if pause > 0:
+        await asyncio.sleep(pause)
+    asked = wait.outstanding()
+    try:
+        got = await client.get_states(asked)
+    except CascadeError as exc:
+        log.warning("%s", wait.record_failure(exc, clock()))
+        return False
+    _after_answer(wait, asked, got, clock(), log)
+    return wait.done
+
+
+def _after_answer(
+    wait: StatusWait,
+    asked: Sequence[str],
+    got: Mapping[str, MessageState],
+    now: float,
+    log: _Log | logging.Logger,
+) -> None:
+    wait.record_answer(asked, got, now)
+    if wait.refused:
+        log.info("%s", wait.refusal_note())
+    line = wait.progress_line(now)
+    if line is not None:
+        log.info("%s", line)
+
+
+# -- the end of a wait --------------------------------------------------------------------
+def finish(
+    context: Context | Mapping[str, Any],
+    states: Mapping[str, MessageState],
+    log: _Log | logging.Logger,
+    *,
+    fail_on_undelivered: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """Push ``prices`` and ``price_totals``, log one readable line, return the state dicts."""
+    summary = summarize(states)
+    log.info("Cascade: %s", final_line(summary))
+    ti = context["ti"]
+    ti.xcom_push(key="prices", value=summary.prices)
+    ti.xcom_push(key="price_totals", value=summary.totals())
+    if fail_on_undelivered:
+        bad = sorted(i for i, s in states.items() if s.status in UNDELIVERED)
+        if bad:
+            raise CascadeError(f"{len(bad)} message(s) not delivered, e.g. {bad[:5]}")
+    return {k: v.to_dict() for k, v in states.items()}
+
+
+def event_payload(status: str, wait: StatusWait, message: str = "") -> dict[str, Any]:
+    """A trigger event: JSON, a status and counts first, then the states the task needs."""
+    summary = wait.summary()
+    return {
+        "status": status,
+        "message": message,
+        "total": summary.total,
+        "final": summary.final,
+        "counts": summary.by_state,
+        "last_query_at": wait.last_query_at,
+        "states": {i: wait.states[i].to_dict() for i in wait.ids if i in wait.states},
+    }
+
+
+def describe_event(payload: Mapping[str, Any]) -> str:
+    """A short text for an event (what the triggerer logs instead of every state)."""
+    counts = ", ".join(f"{k} {v}" for k, v in sorted((payload.get("counts") or {}).items()))
+    text = f"{payload.get('status')}: {payload.get('final')}/{payload.get('total')} final"
+    if counts:
+        text += f" ({counts})"
+    if payload.get("message"):
+        text += f"; {payload['message']}"
+    return text
+
+
+def states_from_event(event: Mapping[str, Any]) -> dict[str, MessageState]:
+    return {k: MessageState.from_dict(v) for k, v in (event.get("states") or {}).items()}
