@@ -18,7 +18,7 @@ from ..gateway import (
     Variant,
     summarize_send,
 )
-from ..gateway._defaults import MAX_TRANSIENT_FAILURES
+from ..gateway._defaults import MAX_TRANSIENT_FAILURES, POLL_INTERVAL
 from ..hooks.cascade import CascadeHook
 from ..triggers.cascade import CascadeMessageStateTrigger
 from ..waiting import (
@@ -69,7 +69,7 @@ class CascadeSendMessageOperator(BaseOperator):
         max_failure_ratio: float | None = None,
         wait_for_completion: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float = 60.0,
+        poll_interval: float = POLL_INTERVAL,
         wait_timeout: timedelta | float = timedelta(hours=24),
         max_transient_failures: int = MAX_TRANSIENT_FAILURES,
         **kwargs: Any,

@@ -90,7 +90,7 @@ class CascadeMessageStateSensor(BaseSensorOperator):
             raise CascadeValidationError("id_messages", "is empty: nothing to wait for")
         bad = next((i for i in ids if not (i.isascii() and i.isdigit())), None)
         if bad is not None:
-            raise CascadeValidationError("id_messages", f"must be numeric ids (got {bad!r})")
+            raise CascadeValidationError("id_message", f"must be a numeric id (got {bad!r})")
         return ids
 
     def _start(self) -> StatusWait:
