@@ -18,7 +18,7 @@ from ..gateway import (
     Variant,
     summarize_send,
 )
-from ..gateway._defaults import MAX_TRANSIENT_FAILURES, POLL_INTERVAL
+from ..gateway._defaults import MAX_TRANSIENT_FAILURES
 from ..hooks.cascade import CascadeHook
 from ..triggers.cascade import CascadeMessageStateTrigger
 from ..waiting import (
@@ -69,7 +69,7 @@ class CascadeSendMessageOperator(BaseOperator):
         max_failure_ratio: float | None = None,
         wait_for_completion: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float = POLL_INTERVAL,
+        poll_interval: float | None = None,
         wait_timeout: timedelta | float = timedelta(hours=24),
         max_transient_failures: int = MAX_TRANSIENT_FAILURES,
         **kwargs: Any,
@@ -87,7 +87,7 @@ class CascadeSendMessageOperator(BaseOperator):
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         check_wait_args("poll_interval", poll_interval, max_transient_failures)
-        self.poll_interval = float(poll_interval)
+        self.poll_interval = None if poll_interval is None else float(poll_interval)
         self.max_transient_failures = max_transient_failures
         self.wait_timeout = (
             wait_timeout.total_seconds()
