@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .gateway import _defaults
+
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden-fields": ["schema"],
     "relabeling": {
@@ -35,11 +37,12 @@ CONN_FIELDS: dict[str, Any] = {
     "timezone": {
         "label": "Time zone for time_send",
         "description": "IANA name; aware datetimes are converted to it.",
-        "schema": {"type": ["string", "null"], "default": "Europe/Moscow"},
+        "schema": {"type": ["string", "null"], "default": _defaults.TIMEZONE},
     },
     "timeout": {
         "label": "Read timeout (seconds)",
-        "schema": {"type": ["number", "null"], "default": 60},
+        # whole seconds: Airflow 3.0/3.1 forms have integer fields, not decimal ones
+        "schema": {"type": ["integer", "null"], "default": int(_defaults.READ_TIMEOUT)},
     },
     "verify": {
         "label": "Verify TLS certificates",
@@ -47,13 +50,16 @@ CONN_FIELDS: dict[str, Any] = {
     },
     "max_recipients": {
         "label": "Recipients per send request (JSON/XML)",
-        "schema": {"type": ["integer", "null"], "default": 1000},
+        "schema": {"type": ["integer", "null"], "default": _defaults.MAX_RECIPIENTS},
     },
     "max_state_ids": {
         "label": "Message ids per status request (JSON/XML)",
-        "schema": {"type": ["integer", "null"], "default": 500},
+        "schema": {"type": ["integer", "null"], "default": _defaults.MAX_STATE_IDS},
     },
 }
+
+
+INTEGRATION = "Cascade"
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -71,10 +77,23 @@ def get_provider_info() -> dict[str, Any]:
                 "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
             }
         ],
-        "hooks": [
+        "integrations": [
             {
-                "integration-name": "Cascade",
-                "python-modules": ["airflow_provider_cascade.hooks.cascade"],
+                "integration-name": INTEGRATION,
+                "tags": ["service"],
             }
         ],
+        "hooks": [_modules("hooks")],
+        "operators": [_modules("operators")],
+        "sensors": [_modules("sensors")],
+        "triggers": [_modules("triggers")],
+        "notifications": ["airflow_provider_cascade.notifications.cascade.CascadeNotifier"],
+    }
+
+
+def _modules(kind: str) -> dict[str, Any]:
+    """Modules are named after the integration (``hooks/cascade.py`` ...)."""
+    return {
+        "integration-name": INTEGRATION,
+        "python-modules": [f"airflow_provider_cascade.{kind}.cascade"],
     }

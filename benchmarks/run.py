@@ -17,16 +17,8 @@ from typing import Any
 
 import requests
 
-from airflow_provider_cascade.gateway import (
-    SMS,
-    CodecSettings,
-    HttpResponse,
-    LoginPassword,
-    Message,
-    Recipient,
-    Viber,
-    make_codec,
-)
+from airflow_provider_cascade.gateway import SMS, LoginPassword, Message, Recipient, Viber
+from airflow_provider_cascade.gateway.codec import CodecSettings, HttpResponse, make_codec
 from benchmarks._common import best_of, conn_env, emulator_process, peak_memory_mb, timed
 
 ROWS: list[dict[str, Any]] = []

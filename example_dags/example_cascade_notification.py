@@ -9,6 +9,10 @@ from airflow.sdk import DAG
 from airflow_provider_cascade.operators.cascade import CascadeSendMessageOperator
 from airflow_provider_cascade.sensors.cascade import CascadeMessageStateSensor
 
+# A manual run (schedule=None) may have no logical date, and then no {{ ds }}: fall back to
+# the time the run was due (`dag_run.run_after`).
+TEXT = "Nightly load {{ (dag_run.logical_date or dag_run.run_after) | ds }} finished"
+
 with DAG(
     dag_id="example_cascade_notification",
     schedule=None,
@@ -19,8 +23,8 @@ with DAG(
     notify = CascadeSendMessageOperator(
         task_id="notify",
         channels=[
-            {"channel": "viber", "sender": "DataTeam", "text": "Nightly load {{ ds }} finished"},
-            {"channel": "sms", "sender": "DataTeam", "text": "Nightly load {{ ds }} finished"},
+            {"channel": "viber", "sender": "DataTeam", "text": TEXT},
+            {"channel": "sms", "sender": "DataTeam", "text": TEXT},
         ],
         phones=["79000000001", "79000000005"],
     )

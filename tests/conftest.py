@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# The emulator's fixtures (cascade_emulator, cascade_gateway, cascade_conn) are opt-in.
+pytest_plugins = ["airflow_provider_cascade.testing.pytest_plugin"]
+
 ROOT = Path(__file__).resolve().parents[1]
 _HOME = Path(tempfile.mkdtemp(prefix="cascade-airflow-home-"))
 DAGS = _HOME / "dags"
@@ -28,6 +31,25 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 os.environ.setdefault("AIRFLOW__CORE__TEST_CONNECTION", "Enabled")
+
+
+_STATE_RETRY = (
+    "provider: retries a status query at once after its answer was lost, inside the repeat "
+    "window; the refusal leaves the id out and no error is raised; fixed by waiting"
+)
+PROVIDER_XFAIL = {
+    f"tests/reliability/test_hostile_responses.py::test_transport_faults[reset after accept-{v}-state]": _STATE_RETRY
+    for v in ("json", "xml", "get")
+}  # fmt: skip
+"""Parametrized cases that fail because the provider breaks the gateway's rules, where a
+decorator cannot single them out. Strict: each must be removed when the provider is fixed."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        reason = PROVIDER_XFAIL.get(item.nodeid)
+        if reason is not None:
+            item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
 
 
 @pytest.fixture(scope="session")

@@ -1,19 +1,27 @@
-"""The GET variant asks about one id per request, and never the same id twice a minute."""
+"""The GET variant asks about one id per request, and never the same id twice within the
+gateway's repeat window (the document: once a minute)."""
 
 from __future__ import annotations
 
 import time
 
+from ..gateway import _defaults
+
 
 class GetStateThrottle:
-    def __init__(self, window: float = 61.0) -> None:
-        self.window = window
+    def __init__(self, repeat_window: float = _defaults.REPEAT_WINDOW) -> None:
+        # a margin for clock steps between us and the gateway; none when there is no rule
+        self.window = repeat_window + min(1.0, repeat_window / 10)
         self._asked: dict[str, float] = {}
 
     def may_ask(self, id_message: str) -> bool:
+        if self.window <= 0:
+            return True
         now = time.monotonic()
         last = self._asked.get(id_message)
         if last is not None and now - last < self.window:
             return False
         self._asked[id_message] = now
+        if len(self._asked) > 4096:  # forget ids asked about longer ago than the window
+            self._asked = {k: t for k, t in self._asked.items() if now - t < self.window}
         return True

@@ -1,4 +1,5 @@
-"""A blocking client over ``requests``: one session, explicit timeouts, TLS verification on."""
+"""A blocking client over ``requests``: one session, explicit timeouts, a total deadline per
+request, TLS verification on, and every failure a typed ``CascadeError``."""
 
 from __future__ import annotations
 
@@ -10,29 +11,33 @@ from functools import partial
 from typing import Any, TypeVar
 
 import requests
+import urllib3.exceptions
 
 from ..gateway import (
     CascadeDuplicateRequestError,
     CascadeError,
-    CascadeResponseError,
-    CascadeTransportError,
-    Codec,
-    HttpRequest,
-    HttpResponse,
     Message,
     MessageState,
     SendResult,
-    StateBatch,
     Variant,
-    check_status,
+    _defaults,
 )
+from ..gateway.codec import Codec, HttpRequest, HttpResponse, SendBatch, StateBatch
+from ._body import ACCEPT_ENCODING, CHUNK, BadEncoding, BodyReader
+from ._deadline import DeadlineAdapter, Guard
 from ._log_redaction import install as _redact_http_logs
-from ._policy import MAX_BODY, RetryPolicy, transport_reason
+from ._policy import Failure, Retrying, RetryPolicy, TransportFailure, classify
+from ._safety import attach_partial_results, warn_if_insecure
 from ._throttle import GetStateThrottle
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _redact_http_logs()
+_TIMEOUTS = (
+    requests.exceptions.Timeout,
+    urllib3.exceptions.TimeoutError,
+    TimeoutError,
+)
 
 
 class CascadeClient:
@@ -40,105 +45,137 @@ class CascadeClient:
         self,
         codec: Codec,
         *,
-        timeout: tuple[float, float] = (10.0, 60.0),
+        timeout: tuple[float, float] = (_defaults.CONNECT_TIMEOUT, _defaults.READ_TIMEOUT),
+        deadline: float = _defaults.REQUEST_DEADLINE,
         verify: bool | str = True,
         policy: RetryPolicy | None = None,
         session: requests.Session | None = None,
+        repeat_window: float = _defaults.REPEAT_WINDOW,
     ) -> None:
         self.codec = codec
         self.timeout = timeout
+        self.deadline = deadline
         self.verify = verify
         self.policy = policy or RetryPolicy()
         self.session = session or requests.Session()
-        self.throttle = GetStateThrottle()
+        adapter = DeadlineAdapter()
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.throttle = GetStateThrottle(repeat_window)
         self.requests_made = 0
+        warn_if_insecure(codec.settings, verify)
 
     def close(self) -> None:
         self.session.close()
 
-    def exchange(self, request: HttpRequest) -> HttpResponse:
+    # -- one HTTP exchange ------------------------------------------------------------
+    def exchange(self, request: HttpRequest) -> HttpResponse | TransportFailure:
+        """One attempt, bounded in time (the deadline) and memory (the body cap)."""
         self.requests_made += 1
-        try:
-            with self.session.request(
-                request.method,
-                request.url,
-                headers=dict(request.headers),
-                data=request.body,
-                timeout=self.timeout,
-                verify=self.verify,
-                allow_redirects=False,
-                stream=True,
-            ) as response:
-                body = response.raw.read(MAX_BODY + 1, decode_content=True)
-                if len(body) > MAX_BODY:
-                    raise CascadeResponseError(f"response larger than {MAX_BODY} bytes")
-                return HttpResponse(response.status_code, body, dict(response.headers))
-        except requests.exceptions.RequestException as exc:
-            sent = (
-                not isinstance(
-                    exc, (requests.exceptions.ConnectTimeout, requests.exceptions.InvalidURL)
-                )
-                and "refused" not in str(exc).lower()
-            )
-            failure = CascadeTransportError(transport_reason(exc), may_have_sent=sent)
-        except OSError as exc:  # e.g. a reset while streaming the body
-            failure = CascadeTransportError(transport_reason(exc), may_have_sent=True)
-        # Raised outside the handler: requests' exceptions embed the URL (and the GET
-        # variant's password), so they must not even be kept as __context__.
-        raise failure
-
-    def _fetch(self, request: HttpRequest, retry_safe: bool) -> HttpResponse:
-        """One exchange with retries; the status is checked here, the body is read later."""
-        attempt = 0
-        while True:
-            attempt += 1
+        error: CascadeError | None = None
+        with Guard(self.deadline) as guard:
             try:
-                response = self.exchange(request)
-                check_status(response)
-                return response
-            except CascadeError as exc:
-                delay = self.policy.delay(exc, attempt, retry_safe=retry_safe)
-                if delay is None:
-                    raise
-                log.warning("Cascade request failed (%s); retry %d in %.1fs", exc, attempt, delay)
-                time.sleep(delay)
+                response = self._exchange(request, guard)
+                if not guard.expired:
+                    return response
+                # the watchdog's shutdown can pass for the end of the headers or body
+                failure = TransportFailure(Failure.DEADLINE, f"{self.deadline:g} s")
+            except BadEncoding as exc:
+                failure = TransportFailure(Failure.BAD_ENCODING, str(exc))
+            except CascadeError as exc:  # the body cap
+                error = exc
+            except Exception as exc:
+                timed_out = any(isinstance(e, _TIMEOUTS) for e in (exc, exc.__cause__))
+                kind = classify(exc, connected=guard.connected, timed_out=timed_out)
+                failure = (
+                    TransportFailure(Failure.DEADLINE, f"{self.deadline:g} s")
+                    if guard.expired
+                    else TransportFailure(kind)
+                )
+        if error is not None:
+            raise error  # outside the handler: no library exception in the chain
+        return failure
 
+    def _exchange(self, request: HttpRequest, guard: Guard) -> HttpResponse:
+        url = request.url
+        headers = {"Accept-Encoding": ACCEPT_ENCODING, **request.headers}
+        prepared = self.session.prepare_request(
+            requests.Request(request.method, url, headers=headers, data=request.body)
+        )
+        env: Mapping[str, Any] = self.session.merge_environment_settings(
+            url, {}, True, self.verify, None
+        )
+        connect, read = self.timeout
+        timeout = (min(connect, guard.remaining()), min(read, guard.remaining()))
+        adapter = self.session.get_adapter(url)
+        # The adapter, not Session.send: Session.send reads a 3xx body whole even without
+        # following redirects; here every status gets the same bounded read.
+        response = adapter.send(
+            prepared, stream=True, timeout=timeout, verify=env.get("verify", self.verify),
+            cert=env.get("cert"), proxies=env.get("proxies"),
+        )  # fmt: skip
+        with response:
+            reader = BodyReader(response.headers)
+            while chunk := response.raw.read(CHUNK, decode_content=False):
+                reader.feed(chunk)
+            return HttpResponse(response.status_code, reader.body(), dict(response.headers))
+
+    def _fetch(self, request: HttpRequest, *, resend: bool) -> HttpResponse:
+        retrying = Retrying(self.policy, resend=resend)
+        while True:
+            step = retrying.after(self.exchange(request))
+            if isinstance(step, HttpResponse):
+                return step
+            if isinstance(step, CascadeError):
+                raise step
+            log.warning("Cascade request failed; retry %d in %.1fs", retrying.retries, step)
+            time.sleep(step)
+
+    # -- sends ------------------------------------------------------------------------
+    def send_batch(self, batch: SendBatch) -> list[SendResult]:
+        """One logical send of one batch. Retried only when the request certainly never
+        reached the gateway; otherwise the typed error (``may_have_sent``) goes to the
+        caller, who resends after the repeat window with the same client ids."""
+        return self.codec.parse_send(batch, self._fetch(batch.request, resend=False))
+
+    def send(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[SendResult]:
+        """Validate all, then ``send_batch`` strictly in sequence. On a failure the error
+        carries ``partial_results``: the results of the batches completed before it."""
+        results: list[SendResult] = []
+        for batch in self.codec.send_batches(messages):
+            try:
+                results.extend(self.send_batch(batch))
+            except CascadeError as exc:
+                attach_partial_results(exc, results)
+                raise
+        return results
+
+    # -- status queries ---------------------------------------------------------------
     def _pipelined(
-        self, jobs: Iterable[tuple[HttpRequest, bool, Callable[[HttpResponse], T]]]
+        self, jobs: Iterable[tuple[HttpRequest, Callable[[HttpResponse], T]]]
     ) -> Iterator[T]:
-        """Decode answer i in a worker thread while request i+1 is on the wire (the socket
-        wait releases the GIL), with at most one request ahead of the last decoded answer."""
+        """Read-only status queries: decode answer i in a worker thread while request i+1
+        is on the wire, with at most one request ahead of the last decoded answer."""
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cascade-decode") as pool:
             ahead: Future[T] | None = None
-            for request, retry_safe, parse in jobs:
-                response = self._fetch(request, retry_safe)
+            for request, parse in jobs:
+                response = self._fetch(request, resend=True)
                 if ahead is not None:
                     yield ahead.result()
                 ahead = pool.submit(parse, response)
             if ahead is not None:
                 yield ahead.result()
 
-    def send(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[SendResult]:
-        """Validate all, then send batch by batch; results in request order.
-
-        A decoding failure surfaces after at most one further batch was sent; resending is
-        safe when recipients carry client ids (the send operators always set them).
-        """
-        jobs = (
-            (b.request, b.retry_safe, partial(self.codec.parse_send, b))
-            for b in self.codec.send_batches(messages)
-        )
-        return [result for results in self._pipelined(jobs) for result in results]
-
     def get_states(self, id_messages: Iterable[str | int]) -> dict[str, MessageState]:
-        """States of the ids the gateway lets us ask about now; throttled ids are left out."""
+        """States of the ids the gateway lets us ask about now; ids whose query was refused
+        as a repeat (or, over GET, asked within the repeat window) are left out."""
         out: dict[str, MessageState] = {}
         get = self.codec.variant is Variant.GET
         batches = [
             b for b in self.codec.state_batches(id_messages)
             if not get or self.throttle.may_ask(b.ids[0])
         ]  # fmt: skip
-        jobs = ((b.request, True, partial(self._parse_state, b)) for b in batches)
+        jobs = ((b.request, partial(self._parse_state, b)) for b in batches)
         for states in self._pipelined(jobs):
             out.update(states)
         return out
@@ -147,5 +184,5 @@ class CascadeClient:
         try:
             return self.codec.parse_state(batch, response)
         except CascadeDuplicateRequestError:
-            log.info("Cascade asked to wait a minute before repeating a status query")
+            log.debug("Cascade refused a repeated status query for %d ids", len(batch.ids))
             return {}

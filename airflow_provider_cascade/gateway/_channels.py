@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from enum import Enum
 from typing import Any, ClassVar, Union
@@ -57,19 +57,6 @@ class Viber:
         )
         object.__setattr__(self, "finale_read", check.flag("finale_viber_read", self.finale_read))
 
-    def to_fields(self) -> dict[str, Any]:
-        return _drop_none(
-            {
-                "sender_viber": self.sender,
-                "text_viber": self.text,
-                "button_text": self.button_text,
-                "button_url": self.button_url,
-                "image_url": self.image_url,
-                "validity_period_viber": self.validity_period,
-                "finale_viber_read": 1 if self.finale_read else None,
-            }
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class WhatsApp:
@@ -98,18 +85,6 @@ class WhatsApp:
             check.minutes("validity_period_whatsapp", self.validity_period),
         )
 
-    def to_fields(self) -> dict[str, Any]:
-        return _drop_none(
-            {
-                "sender_whatsapp": self.sender,
-                "text_whatsapp": self.text,
-                "button_text_whatsapp": self.button_text,
-                "button_url_whatsapp": self.button_url,
-                "image_url_whatsapp": self.image_url,
-                "validity_period_whatsapp": self.validity_period,
-            }
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class VK:
@@ -133,18 +108,8 @@ class VK:
                     f"parameter names must start with a letter or '_' and hold only "
                     f"letters, digits, '_', '.', '-' (got {key!r})",
                 )
-            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-                raise CascadeValidationError(
-                    f"templateData.{key}", "must be a string or a number, not a nested value"
-                )
-            clean[key] = str(value)
+            clean[key] = check.template_value(f"templateData.{key}", value)
         object.__setattr__(self, "template_data", clean)
-
-    def to_fields(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"templateId": self.template_id}
-        if self.template_data:
-            out["templateData"] = dict(self.template_data)
-        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,35 +122,10 @@ class SMS:
         check.text("text_sms", self.text, required=True)
         check.text("sender_sms", self.sender, required=True)
 
-    def to_fields(self) -> dict[str, Any]:
-        return {"sender_sms": self.sender, "text_sms": self.text}
-
 
 ChannelContent = Union[Viber, WhatsApp, VK, SMS]  # noqa: UP007 (runtime alias, py3.10)
 
-#: Gateway field -> constructor argument, per channel.
-CHANNEL_FIELDS: dict[Channel, dict[str, str]] = {
-    Channel.VIBER: {
-        "sender_viber": "sender",
-        "text_viber": "text",
-        "button_text": "button_text",
-        "button_url": "button_url",
-        "image_url": "image_url",
-        "validity_period_viber": "validity_period",
-        "finale_viber_read": "finale_read",
-    },
-    Channel.WHATSAPP: {
-        "sender_whatsapp": "sender",
-        "text_whatsapp": "text",
-        "button_text_whatsapp": "button_text",
-        "button_url_whatsapp": "button_url",
-        "image_url_whatsapp": "image_url",
-        "validity_period_whatsapp": "validity_period",
-    },
-    Channel.VK: {"templateId": "template_id", "templateData": "template_data"},
-    Channel.SMS: {"sender_sms": "sender", "text_sms": "text"},
-}
-_CLASSES: dict[Channel, type[Any]] = {
+CLASSES: dict[Channel, type[Any]] = {
     Channel.VIBER: Viber,
     Channel.WHATSAPP: WhatsApp,
     Channel.VK: VK,
@@ -193,29 +133,18 @@ _CLASSES: dict[Channel, type[Any]] = {
 }
 
 
-def channel_from_fields(channel: Channel, fields: Mapping[str, Any]) -> ChannelContent:
-    """Build a channel from gateway field names (``text_viber`` ...)."""
-    names = CHANNEL_FIELDS[channel]
-    kwargs = {names[key]: value for key, value in fields.items() if key in names}
-    try:
-        return _CLASSES[channel](**kwargs)  # type: ignore[no-any-return]
-    except TypeError as exc:  # a required argument is missing
-        missing = next(k for k, v in names.items() if f"'{v}'" in str(exc))
-        raise CascadeValidationError(missing, "is required") from None
-
-
 def channel_from_mapping(item: Mapping[str, Any]) -> ChannelContent:
     """Build a channel from a small dict: ``{"channel": "viber", "text": ..., "sender": ...}``."""
     data = dict(item)
-    name = data.pop("channel", data.pop("type", None))
+    name = data.pop("channel", None)
     try:
         channel = Channel(str(name).lower())
     except ValueError:
         raise CascadeValidationError(
             "channel", f"must be one of viber, whatsapp, vk, sms (got {name!r})"
         ) from None
-    cls = _CLASSES[channel]
-    allowed = set(CHANNEL_FIELDS[channel].values())
+    cls = CLASSES[channel]
+    allowed = {f.name for f in fields(cls)}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise CascadeValidationError(
@@ -228,7 +157,3 @@ def channel_from_mapping(item: Mapping[str, Any]) -> ChannelContent:
         raise CascadeValidationError(
             f"{channel.value}.{needed[0] if needed else '?'}", "is required"
         ) from None
-
-
-def _drop_none(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v is not None}

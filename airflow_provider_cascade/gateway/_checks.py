@@ -3,7 +3,9 @@ the field and the rule."""
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -35,6 +37,50 @@ def text(field: str, value: Any, *, required: bool, max_len: int | None = None) 
             field, f"must be at most {max_len} characters (got {len(value)})"
         )
     return value
+
+
+def template_value(field: str, value: Any) -> str:
+    """A VK template parameter: a string (empty allowed) or a number, as text the gateway
+    can carry (no control characters, no lone surrogates)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise CascadeValidationError(field, "must be a string or a number, not a nested value")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise CascadeValidationError(field, f"must be a finite number (got {value!r})")
+    out = str(value)
+    if out:
+        text(field, out, required=False)
+    return out
+
+
+def is_id(value: str) -> bool:
+    """A gateway id: ASCII digits only (``str.isdigit`` alone accepts ``²`` and ``١``)."""
+    return value.isascii() and value.isdigit()
+
+
+def comma_list(field: str, value: Any) -> list[Any]:
+    """The one parser for "a list, a comma string, or one value" arguments (phones, ids).
+
+    Strings and whole numbers are split at commas and stripped, empty items dropped; lists
+    (and lists of lists, e.g. the XCom of a mapped task) are flattened; other items (dicts,
+    ``Recipient``) pass unchanged.
+    """
+    if value is None:
+        return []
+    if isinstance(value, bool):
+        raise CascadeValidationError(field, f"must be a list or a comma string, not {value!r}")
+    if isinstance(value, (str, int)):
+        return [item.strip() for item in str(value).split(",") if item.strip()]
+    if isinstance(value, (bytes, Mapping)) or not isinstance(value, Iterable):
+        raise CascadeValidationError(
+            field, f"must be a list or a comma string, not {type(value).__name__}"
+        )
+    out: list[Any] = []
+    for item in value:
+        if isinstance(item, Mapping) or not isinstance(item, (str, int, Iterable)):
+            out.append(item)
+        else:
+            out.extend(comma_list(field, item))
+    return out
 
 
 def phone(field: str, value: Any) -> str:

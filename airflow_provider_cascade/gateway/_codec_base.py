@@ -5,29 +5,33 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from ._capabilities import check_capabilities
+from ._batches import SendBatch, StateBatch
+from ._checks import comma_list, is_id
 from ._errors import (
     CascadeError,
     CascadeGatewayError,
     CascadeResponseError,
     CascadeValidationError,
 )
+from ._fields import check_capabilities
 from ._message import Message, as_message
 from ._results import MessageState, SendResult
+from ._secrets import scrub as scrub_secrets
 from ._timefmt import zone
 from ._wire import (
-    REDACTED,
     BearerToken,
     CodecSettings,
     HttpResponse,
     LoginPassword,
-    SendBatch,
-    StateBatch,
     Variant,
 )
 
 
 class Codec(Protocol):
+    """One variant's requests and answers, without I/O. ``send_batches`` checks every
+    message before returning any request; ``parse_send`` returns exactly one result per
+    recipient of the batch (see ``_decode.match_part``); ``parse_state`` exactly the ids asked."""
+
     variant: Variant
     settings: CodecSettings
 
@@ -35,7 +39,7 @@ class Codec(Protocol):
 
     def parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]: ...
 
-    def state_batches(self, id_messages: Iterable[str | int]) -> list[StateBatch]: ...
+    def state_batches(self, id_messages: Iterable[str | int] | str | int) -> list[StateBatch]: ...
 
     def parse_state(self, batch: StateBatch, response: HttpResponse) -> dict[str, MessageState]: ...
 
@@ -53,11 +57,8 @@ class CodecBase:
     # -- answers: every text the gateway wrote passes through scrub() ------------------
     def scrub(self, text: str) -> str:
         """A gateway (or something posing as one) may echo what it was sent: credentials
-        never leave the codec inside an error text or a result."""
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
+        never leave the codec inside an error text or a result, in any encoding."""
+        return scrub_secrets(text, self._secrets)
 
     def parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]:
         try:
@@ -86,13 +87,16 @@ class CodecBase:
         raise NotImplementedError
 
     def _scrubbed(self, exc: CascadeError) -> CascadeError:
-        if isinstance(exc, CascadeGatewayError):
-            text = self.scrub(exc.text)
-            if text == exc.text:
-                return exc
-            return type(exc)(text, http_status=exc.http_status)
-        text = self.scrub(str(exc))
-        return exc if text == str(exc) else type(exc)(text)
+        """``exc`` scrubbed in place (its arguments and text attributes), its chain cut: the
+        exception it was raised from may hold the answer (``JSONDecodeError.doc``), and
+        error reporters walk ``__context__`` and ``__cause__``."""
+        exc.args = tuple(self.scrub(a) if isinstance(a, str) else a for a in exc.args)
+        for name, value in list(vars(exc).items()):
+            if isinstance(value, str):
+                setattr(exc, name, self.scrub(value))
+        exc.__cause__ = exc.__context__ = None
+        exc.__suppress_context__ = True
+        return exc
 
     def auth_headers(self) -> dict[str, str]:
         if isinstance(self.settings.auth, BearerToken):
@@ -134,14 +138,13 @@ class CodecBase:
         return out
 
 
-def unique_ids(id_messages: Iterable[str | int]) -> list[str]:
-    """Ids as strings, duplicates dropped, order kept; bad ids refused."""
-    if isinstance(id_messages, (str, int)):
-        id_messages = [id_messages]
+def unique_ids(id_messages: Iterable[str | int] | str | int) -> list[str]:
+    """Ids as strings (a list, or a comma string), duplicates dropped, order kept; anything
+    but ASCII digits refused, and ``0``, which the gateway uses for "not sent"."""
     out: dict[str, None] = {}
-    for value in id_messages:
-        text = str(value).strip()
-        if not text.isdigit() or isinstance(value, bool):
+    for value in comma_list("id_message", id_messages):
+        text = value.strip() if isinstance(value, str) else value
+        if not isinstance(text, str) or not is_id(text) or int(text) == 0:
             raise CascadeValidationError("id_message", f"must be a numeric id (got {value!r})")
         out[text] = None
     return list(out)

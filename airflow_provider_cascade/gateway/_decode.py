@@ -1,13 +1,21 @@
-"""Reading values the JSON and XML variants share (same names, strings or numbers)."""
+"""Reading answers: one decoder per answer shape, shared by the three variants.
+
+A send answer's rows become ``SendResult``s matched to the recipients of the request that
+was sent (``match_part``); a status answer's rows become ``MessageState``s (``state_rows``).
+JSON rows, XML attributes and the GET variant's plain text all go through these functions.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ._batches import Part
 from ._channels import Channel
+from ._checks import is_id
 from ._errors import (
     CascadeAuthError,
     CascadeDuplicateRequestError,
@@ -15,16 +23,25 @@ from ._errors import (
     CascadeResponseError,
     CascadeServerError,
 )
-from ._results import DUPLICATE_MARK, MessageState, MessageStatus, SendResult
+from ._results import MessageState, MessageStatus, SendResult
 from ._wire import HttpResponse
 
 AUTH_MARKS = ("логин или пароль", "аккаунт заблокирован", "token", "токен", "авториз")
 REPEAT_MARK = "одинакового запроса"
+DUPLICATE_MARK = "уже было отправлено"
 MAX_ERROR_TEXT = 500
-_ZERO = Decimal(0)
-_MISSING: Any = object()
+NO_ID = "the gateway returned no id_message"
+ANSWER_MISSING = (
+    "the gateway's answer has no row for this recipient; it may have been sent: resend only "
+    "after the repeat window and with the same client_id_message"
+)
+NOT_SENT_ZERO = "the gateway answered 0 for this phone: not sent"
+_STATUS_WORDS = frozenset(s.value for s in MessageStatus if s is not MessageStatus.ERROR)
+_CHANNEL_ID_KEYS = tuple((channel, f"id_{channel.value}") for channel in Channel)
+_STATE_KEYS = tuple((c, f"state_{c.value}", f"price_{c.value}") for c in Channel)
 
 
+# -- whole answers --------------------------------------------------------------------------
 def gateway_error(text: str, http_status: int | None = None) -> CascadeGatewayError:
     """The error class for a whole-request error text (matched by meaning, not exact text)."""
     text = text.strip()[:MAX_ERROR_TEXT]
@@ -37,7 +54,8 @@ def gateway_error(text: str, http_status: int | None = None) -> CascadeGatewayEr
 
 
 def check_status(response: HttpResponse) -> None:
-    """Raise for statuses whose body is not the protocol's."""
+    """Raise for statuses whose body is not the protocol's: 429 and 5xx are transient,
+    401 and 403 are the credentials."""
     status = response.status
     if status == 429 or status >= 500:
         raise CascadeServerError(status, _retry_after(response.header("Retry-After")))
@@ -46,6 +64,7 @@ def check_status(response: HttpResponse) -> None:
 
 
 def text_body(response: HttpResponse) -> str:
+    """The body as UTF-8, the only encoding the document allows."""
     try:
         return response.body.decode("utf-8")
     except UnicodeDecodeError:
@@ -54,242 +73,283 @@ def text_body(response: HttpResponse) -> str:
         ) from None
 
 
-def optional_str(row: Mapping[str, Any], key: str) -> str | None:
-    value = row.get(key)
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise CascadeResponseError(f"{key} must be a string or a whole number, got {value!r:.40}")
-    return str(value)
-
-
-def optional_int(row: Mapping[str, Any], key: str) -> int | None:
-    value = optional_str(row, key)
-    if value is None:
-        return None
+def load_json(response: HttpResponse) -> dict[str, Any]:
+    """A JSON answer as a dict; numbers with a fraction are ``Decimal`` (prices stay exact).
+    Decoded as UTF-8 first: ``json.loads`` on bytes would guess UTF-16/32 from a few bytes."""
+    check_status(response)
+    text = text_body(response)
     try:
-        return int(value)
+        document = json.loads(text, parse_float=Decimal)
     except ValueError:
-        raise CascadeResponseError(f"{key} must be a whole number, got {value!r:.40}") from None
+        raise CascadeResponseError(
+            f"response is not JSON (HTTP {response.status}, {len(response.body)} bytes)"
+        ) from None
+    except RecursionError:
+        raise CascadeResponseError("response JSON is nested too deeply") from None
+    if not isinstance(document, dict):
+        raise CascadeResponseError("response JSON is not an object")
+    error = document.get("error")
+    if error is not None:
+        raise gateway_error(str(error), response.status)
+    if response.status != 200:
+        raise CascadeResponseError(f"unexpected HTTP {response.status}")
+    return document
 
 
-_CHANNEL_ID_KEYS = tuple((channel, f"id_{channel.value}") for channel in Channel)
-
-
-def _text(row: Mapping[str, Any], key: str) -> str | None:
-    """``optional_str`` for the hot path: most values are already strings."""
-    value = row.get(key)
-    if value.__class__ is str:
-        return value or None
-    if value is None:
-        return None
-    return optional_str(row, key)
-
-
-def send_row(row: Mapping[str, Any], message_index: int, text: str | None = None) -> SendResult:
-    """One per-recipient row; ``text`` is the XML element text (status or error).
-
-    This runs once per recipient of a campaign, so it is written for speed.
-    """
-    id_message = _text(row, "id_message")
-    if id_message == "0":
+# -- send answers ---------------------------------------------------------------------------
+def send_row(row: Mapping[str, Any], text: str | None = None) -> SendResult:
+    """One per-recipient row, not yet matched (``message_index`` -1). ``text`` is the XML
+    element's text: a status word, or an error text. Runs once per recipient of a campaign:
+    string values, the usual case, are checked inline."""
+    get = row.get
+    id_message = get("id_message")
+    if id_message.__class__ is not str or not (id_message.isdigit() and id_message.isascii()):
+        id_message = _id(row, "id_message")
+    elif id_message == "0":
         id_message = None
-    error = _text(row, "error")
-    if error is None and id_message is None:
-        error = (text or "").strip() or "the gateway returned no id_message"
+    phone = get("phone")
+    phone = (phone or None) if phone.__class__ is str else _text(row, "phone")
+    client_id = get("client_id_message")
+    if client_id is not None:
+        client_id = (
+            (client_id or None) if client_id.__class__ is str else _text(row, "client_id_message")
+        )
+    base = get("base")
+    if base is not None:
+        base = (base or None) if base.__class__ is str else _text(row, "base")
+    error = get("error")
+    if error is not None:
+        error = (error or None) if error.__class__ is str else _text(row, "error")
+    if error is None and text is not None:
+        text = text.strip()
+        if text and text not in _STATUS_WORDS:
+            error = text
     already = error is not None and DUPLICATE_MARK in error.lower()
-    if text and text != "send" and DUPLICATE_MARK in text.lower():
-        already, error = True, text.strip()
+    if error is None and id_message is None:
+        error = NO_ID
     channel_ids = {}
     for channel, key in _CHANNEL_ID_KEYS:
-        value = _text(row, key)
-        if value is not None and value != "0":
+        value = get(key)
+        if value and value != "0":
+            if value.__class__ is not str or not (value.isdigit() and value.isascii()):
+                value = _id(row, key)
+                if value is None:
+                    continue
             channel_ids[channel] = value
-    count = row.get("count_message")
+    count = get("count_message")
+    if count.__class__ is str and count.isdigit() and count.isascii():
+        parts: int | None = int(count)
+    else:
+        parts = _count(row, "count_message")
     return SendResult(
-        message_index,
-        _text(row, "phone"),
+        -1,
+        phone,
         id_message,
-        _text(row, "client_id_message"),
-        _text(row, "base"),
-        error,
+        client_id,
+        base,
+        None if error is None else error[:MAX_ERROR_TEXT],
         channel_ids,
-        None if count is None or count == "" else optional_int(row, "count_message"),
+        parts,
         already,
     )
 
 
-_VIBER, _WHATSAPP, _VK, _SMS = Channel.VIBER, Channel.WHATSAPP, Channel.VK, Channel.SMS
+def match_part(part: Part, rows: Iterable[SendResult]) -> list[SendResult]:
+    """Exactly one result per recipient of ``part``, in its order, each carrying the
+    recipient's own phone and client id; per base, every row the gateway gave for it (a base
+    expands to its phones at the gateway), or one result when it gave none.
 
-
-def send_rows(rows: list[Any], message_index: int) -> list[SendResult]:
-    """Many JSON rows at once: a fast path for the usual success row (all values strings),
-    falling back to ``send_row`` for anything else (errors, numbers, odd shapes)."""
+    Rows are matched by ``client_id_message``, else by phone (the n-th row for a phone to the
+    n-th recipient with that phone), base rows by ``base``. A recipient without a row gets an
+    ``answer_missing`` result. A row that matches no recipient of the request makes the whole
+    answer a ``CascadeResponseError``: the gateway answered about messages never sent, so none
+    of its rows can be trusted to count.
+    """
+    index = part.message_index
+    message = part.message
+    by_client_id: dict[str, SendResult] = {}
+    by_phone: dict[str | None, list[SendResult]] = {}
+    by_base: dict[str, list[SendResult]] = {}
+    for row in rows:
+        if row.base is not None:
+            by_base.setdefault(row.base, []).append(row)
+        elif row.client_id_message is not None:
+            if row.client_id_message in by_client_id:
+                raise CascadeResponseError(
+                    f"the answer to message {index} has two rows for client_id_message "
+                    f"{row.client_id_message}"
+                )
+            by_client_id[row.client_id_message] = row
+        else:
+            by_phone.setdefault(row.phone, []).append(row)
     out: list[SendResult] = []
     append = out.append
-    for row in rows:
-        if row.__class__ is not dict:
-            raise CascadeResponseError("a recipient row is not an object")
-        get = row.get
-        id_message = get("id_message")
-        phone = get("phone")
-        count = get("count_message")
-        if (
-            id_message.__class__ is not str
-            or not id_message
-            or id_message == "0"
-            or "error" in row
-            or phone.__class__ is not str
-            or count.__class__ is not str
-            or not count.isdigit()
-        ):
-            append(send_row(row, message_index))
+    for recipient in message.recipients:
+        phone = recipient.phone
+        client_id = recipient.client_id_message
+        found = None if client_id is None else by_client_id.pop(str(client_id), None)
+        if found is None:
+            same_phone = by_phone.get(phone)
+            if same_phone:
+                found = same_phone.pop(0)
+        if found is None:
+            append(_missing(index, phone, client_id))
             continue
-        ids: dict[Channel, str] = {}
-        # unrolled: this loop body runs once per recipient of a campaign
-        value = get("id_viber")
-        if value and value != "0":
-            ids[_VIBER] = value if value.__class__ is str else str(optional_str(row, "id_viber"))
-        value = get("id_whatsapp")
-        if value and value != "0":
-            ids[_WHATSAPP] = (
-                value if value.__class__ is str else str(optional_str(row, "id_whatsapp"))
+        if found.phone is not None and found.phone != phone:
+            raise CascadeResponseError(
+                f"the answer to message {index} gives client_id_message {client_id} to phone "
+                f"{found.phone}, but it was sent to {phone}"
             )
-        value = get("id_vk")
-        if value and value != "0":
-            ids[_VK] = value if value.__class__ is str else str(optional_str(row, "id_vk"))
-        value = get("id_sms")
-        if value and value != "0":
-            ids[_SMS] = value if value.__class__ is str else str(optional_str(row, "id_sms"))
-        client_id = get("client_id_message")
-        base = get("base")
-        if client_id is not None and client_id.__class__ is not str:
-            client_id = optional_str(row, "client_id_message")
-        if base is not None and base.__class__ is not str:
-            base = optional_str(row, "base")
-        append(
-            SendResult(
-                message_index,
-                phone,
-                id_message,
-                client_id or None,
-                base or None,
-                None,
-                ids,
-                int(count),
-                False,
-            )
+        found.message_index = index
+        found.phone = phone
+        found.client_id_message = None if client_id is None else str(client_id)
+        append(found)
+    for target in message.bases:
+        base = str(target.base)
+        base_rows = by_base.pop(base, None)
+        if not base_rows:
+            append(_missing(index, None, None, base))
+            continue
+        for found in base_rows:
+            found.message_index = index
+            append(found)
+    unknown = [
+        *by_client_id.values(),
+        *(r for rs in by_phone.values() for r in rs),
+        *(r for rs in by_base.values() for r in rs),
+    ]
+    if unknown:
+        first = unknown[0]
+        who = (
+            f"base {first.base}"
+            if first.base is not None
+            else f"client_id_message {first.client_id_message}"
+            if first.client_id_message is not None
+            else f"phone {first.phone}"
+        )
+        raise CascadeResponseError(
+            f"the answer to message {index} has {len(unknown)} row(s) for recipients that "
+            f"were not sent (first: {who})"
         )
     return out
 
 
-def state_row(row: Mapping[str, Any], state: str) -> MessageState:
-    id_message = optional_str(row, "id_message")
-    if id_message is None:
-        raise CascadeResponseError("a state row has no id_message")
-    state = state.strip()
-    status = MessageStatus.from_text(state)
-    channel_states: dict[Channel, str] = {}
-    prices: dict[Channel, Decimal] = {}
-    for channel in Channel:
-        value = optional_str(row, f"state_{channel.value}")
-        if value is not None:
-            channel_states[channel] = value
-        price = row.get(f"price_{channel.value}")
-        if price == "0":
-            prices[channel] = _ZERO
-        elif price is not None and price != "":
-            prices[channel] = _decimal(f"price_{channel.value}", price)
-    return MessageState(
-        id_message=id_message,
-        state=state,
-        status=status,
-        channel_states=channel_states,
-        prices=prices,
-        num_parts_sms=optional_int(row, "num_parts_sms"),
-        time_change_state=_timestamp(optional_str(row, "time_change_state")),
-        error=state if status is MessageStatus.ERROR else None,
+def part_error(part: Part, text: str) -> list[SendResult]:
+    """A whole message refused: the error for each of its recipients and bases."""
+    error = text.strip()[:MAX_ERROR_TEXT] or "the gateway refused the message without a text"
+    index = part.message_index
+    out = [
+        SendResult(
+            index,
+            r.phone,
+            None,
+            None if r.client_id_message is None else str(r.client_id_message),
+            error=error,
+        )
+        for r in part.message.recipients
+    ]
+    out.extend(
+        SendResult(index, None, None, base=str(b.base), error=error) for b in part.message.bases
+    )
+    return out
+
+
+def positional(part: Part, ids: list[str]) -> list[SendResult]:
+    """The GET answer: one id per phone, in the order sent; ``0`` means not sent."""
+    recipients = part.message.recipients
+    if len(ids) != len(recipients):
+        raise CascadeResponseError(
+            f"the gateway returned {len(ids)} ids for {len(recipients)} phones"
+        )
+    return [
+        SendResult(part.message_index, r.phone, i)
+        if i != "0"
+        else SendResult(part.message_index, r.phone, None, error=NOT_SENT_ZERO)
+        for r, i in zip(recipients, ids, strict=True)
+    ]
+
+
+def _missing(
+    index: int, phone: str | None, client_id: str | int | None, base: str | None = None
+) -> SendResult:
+    return SendResult(
+        index,
+        phone,
+        None,
+        None if client_id is None else str(client_id),
+        base,
+        ANSWER_MISSING,
+        answer_missing=True,
     )
 
 
-_STATUS_BY_TEXT = {s.value: s for s in MessageStatus if s is not MessageStatus.ERROR}
-_STATE_KEYS = tuple((c, f"state_{c.value}", f"price_{c.value}") for c in Channel)
-
-
-def state_rows(rows: list[Any]) -> dict[str, MessageState]:
-    """Many JSON state rows at once: a fast path for rows whose values are all strings,
-    falling back to ``state_row`` for anything else. Runs once per polled id."""
+# -- status answers -------------------------------------------------------------------------
+def state_rows(rows: Iterable[Any]) -> dict[str, MessageState]:
+    """Status rows (JSON objects, XML attributes with the element text as ``state``, or the
+    GET variant's one text) as states by id. Values may be strings or JSON numbers; blanks
+    around a state are ignored; prices are exact decimals. Runs once per polled id, so
+    repeated prices and timestamps are parsed once per answer."""
     out: dict[str, MessageState] = {}
-    amounts: dict[str, Decimal] = {"0": _ZERO}  # prices and times repeat across rows:
-    stamps: dict[str, datetime | None] = {"": None}  # parse each distinct text once
+    amounts: dict[str, Decimal] = {}
+    stamps: dict[str, datetime] = {}
     for row in rows:
-        if row.__class__ is not dict:
+        if not isinstance(row, dict):
             raise CascadeResponseError("a state row is not an object")
-        get = row.get
-        id_message = get("id_message")
-        state = get("state")
-        changed = get("time_change_state")
-        parts = get("num_parts_sms")
-        if (
-            id_message.__class__ is not str
-            or not id_message
-            or state.__class__ is not str
-            or changed.__class__ is not str
-            or (parts is not None and (parts.__class__ is not str or not parts.isdigit()))
-        ):
-            if not isinstance(state, str):
-                raise CascadeResponseError("a state row has no 'state' text")
-            slow = state_row(row, state)
-            out[slow.id_message] = slow
-            continue
-        status = _STATUS_BY_TEXT.get(state, MessageStatus.ERROR)
+        id_message = _id(row, "id_message")
+        if id_message is None:
+            raise CascadeResponseError("a state row has no id_message")
+        state = row.get("state")
+        if state.__class__ is not str:
+            raise CascadeResponseError("a state row has no 'state' text")
+        state = state.strip()
+        status = MessageStatus.from_text(state)
+        error = None
+        if status is MessageStatus.ERROR:
+            state = error = state[:MAX_ERROR_TEXT]
         channel_states: dict[Channel, str] = {}
         prices: dict[Channel, Decimal] = {}
         for channel, state_key, price_key in _STATE_KEYS:
-            value = get(state_key)
-            if value is not None:
-                channel_states[channel] = (
-                    value if value.__class__ is str else str(optional_str(row, state_key))
-                )
-            price = get(price_key)
+            value = row.get(state_key)
+            if value is not None and value != "":
+                if value.__class__ is not str:
+                    raise CascadeResponseError(f"{state_key} must be a string, got {value!r:.40}")
+                value = value.strip()
+                if value:
+                    channel_states[channel] = value
+            price = row.get(price_key)
             if price is not None and price != "":
-                amount = amounts.get(price) if price.__class__ is str else None
-                if amount is None:
+                if price.__class__ is str:
+                    amount = amounts.get(price)
+                    if amount is None:
+                        amount = amounts[price] = _decimal(price_key, price)
+                else:
                     amount = _decimal(price_key, price)
-                    if price.__class__ is str:
-                        amounts[price] = amount
                 prices[channel] = amount
-        stamp = stamps.get(changed, _MISSING)
-        if stamp is _MISSING:
-            stamp = stamps[changed] = _timestamp(changed)
+        changed = row.get("time_change_state")
+        stamp = None
+        if changed is not None and changed != "":
+            if changed.__class__ is not str:
+                raise CascadeResponseError(f"time_change_state must be text, got {changed!r:.40}")
+            stamp = stamps.get(changed)
+            if stamp is None:
+                stamp = stamps[changed] = _timestamp(changed)
         out[id_message] = MessageState(
             id_message,
             state,
             status,
             channel_states,
             prices,
-            int(parts) if parts else None,
+            _count(row, "num_parts_sms"),
             stamp,
-            state if status is MessageStatus.ERROR else None,
+            error,
         )
     return out
-
-
-def plain_state(id_message: str, text: str) -> MessageState:
-    """The GET variant's status answer: only the overall state."""
-    state = text.strip()
-    status = MessageStatus.from_text(state)
-    return MessageState(
-        id_message=id_message,
-        state=state,
-        status=status,
-        error=state[:MAX_ERROR_TEXT] if status is MessageStatus.ERROR else None,
-    )
 
 
 def check_state_ids(
     wanted: tuple[str, ...], got: dict[str, MessageState]
 ) -> dict[str, MessageState]:
+    """Exactly the ids asked about, in their order; an answer lacking one is unreadable."""
     missing = [i for i in wanted if i not in got]
     if missing:
         raise CascadeResponseError(
@@ -298,11 +358,44 @@ def check_state_ids(
     return {i: got[i] for i in wanted}
 
 
+# -- values ---------------------------------------------------------------------------------
+def _text(row: Mapping[str, Any], key: str) -> str | None:
+    value = row.get(key)
+    if value.__class__ is str:
+        return value or None
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CascadeResponseError(f"{key} must be a string or a whole number, got {value!r:.40}")
+    return str(value)
+
+
+def _id(row: Mapping[str, Any], key: str) -> str | None:
+    """An id: ASCII digits (string or JSON whole number); empty or ``0`` means none."""
+    value = row.get(key)
+    if value.__class__ is not str:
+        value = _text(row, key)
+    if not value or value == "0":
+        return None
+    if not (value.isdigit() and value.isascii()):
+        raise CascadeResponseError(f"{key} must be ASCII digits, got {value!r:.40}")
+    return value
+
+
+def _count(row: Mapping[str, Any], key: str) -> int | None:
+    value = _text(row, key)
+    if value is None:
+        return None
+    if not is_id(value):
+        raise CascadeResponseError(f"{key} must be a whole number, got {value!r:.40}")
+    return int(value)
+
+
 def _decimal(key: str, value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
         raise CascadeResponseError(f"{key} must be a decimal amount, got {value!r:.40}")
     try:
-        amount = Decimal(str(value).replace(",", "."))
+        amount = Decimal(value.replace(",", ".")) if isinstance(value, str) else Decimal(value)
     except InvalidOperation:
         raise CascadeResponseError(f"{key} must be a decimal amount, got {value!r:.40}") from None
     if not amount.is_finite():
@@ -310,9 +403,7 @@ def _decimal(key: str, value: Any) -> Decimal:
     return amount
 
 
-def _timestamp(value: str | None) -> datetime | None:
-    if value is None:
-        return None
+def _timestamp(value: str) -> datetime:
     try:
         if len(value) != 19 or value[10] != " ":
             raise ValueError(value)
@@ -327,6 +418,7 @@ def _retry_after(value: str | None) -> float | None:
     if value is None:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         return None
+    return max(0.0, seconds) if seconds == seconds and seconds != float("inf") else None

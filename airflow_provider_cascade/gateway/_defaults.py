@@ -34,6 +34,15 @@ POLL_INTERVAL = 60.0
 MAX_BODY = 16 * 1024 * 1024
 """Largest answer read, whatever its HTTP status."""
 
+RETRY_LIMIT = 3
+"""Tries after the first, for failures a new try can cure (connection extra ``retry_limit``)."""
+
+RETRY_DELAY = 0.5
+"""Seconds before the first retry, doubled each time (connection extra ``retry_delay``)."""
+
+RETRY_MAX_DELAY = 30.0
+"""Longest wait between two tries, also for a gateway's ``Retry-After``."""
+
 MAX_TRANSIENT_FAILURES = 5
 """Status polls in a row that may fail transiently (5xx, network, unreadable answer) before a
 wait gives up."""

@@ -3,6 +3,8 @@ never from URLs, headers or bodies that could carry credentials."""
 
 from __future__ import annotations
 
+from ._defaults import REPEAT_WINDOW
+
 __all__ = [
     "CascadeAuthError",
     "CascadeDuplicateRequestError",
@@ -51,7 +53,7 @@ class CascadeDuplicateRequestError(CascadeGatewayError):
     """The once-a-minute identical-request rule: ask again later, this is not a failure."""
 
     def __init__(
-        self, text: str, *, http_status: int | None = None, retry_after: float = 60.0
+        self, text: str, *, http_status: int | None = None, retry_after: float = REPEAT_WINDOW
     ) -> None:
         super().__init__(text, http_status=http_status)
         self.retry_after = retry_after

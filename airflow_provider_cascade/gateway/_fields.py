@@ -1,61 +1,165 @@
-"""A message as the gateway's field names and values, shared by the three encoders,
-and the split of many messages into requests within a recipient limit."""
+"""The field mapping, in one place: which gateway field holds which model value, how each
+value is written on the wire, and which variant carries which field. The three encoders and
+``Message.from_gateway`` read only this module."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from ._message import Message
+from . import _checks as check
+from ._channels import CLASSES, Channel, ChannelContent, WhatsApp
+from ._errors import CascadeValidationError
 from ._timefmt import format_time_send
-from ._wire import Part
+from ._wire import Variant
+
+if TYPE_CHECKING:
+    from ._message import Message
+
+#: Gateway field -> channel attribute, per channel, in the document's order.
+CHANNEL_FIELDS: dict[Channel, dict[str, str]] = {
+    Channel.VIBER: {
+        "sender_viber": "sender",
+        "text_viber": "text",
+        "button_text": "button_text",
+        "button_url": "button_url",
+        "image_url": "image_url",
+        "validity_period_viber": "validity_period",
+        "finale_viber_read": "finale_read",
+    },
+    Channel.WHATSAPP: {
+        "sender_whatsapp": "sender",
+        "text_whatsapp": "text",
+        "button_text_whatsapp": "button_text",
+        "button_url_whatsapp": "button_url",
+        "image_url_whatsapp": "image_url",
+        "validity_period_whatsapp": "validity_period",
+    },
+    Channel.VK: {"templateId": "template_id", "templateData": "template_data"},
+    Channel.SMS: {"sender_sms": "sender", "text_sms": "text"},
+}
+
+#: Message-level fields of the gateway's JSON ``message`` element.
+MESSAGE_FIELDS = frozenset({"name_delivery", "time_send", "phones", "base", "stop_base"})
+
+GATEWAY_KEYS = (
+    MESSAGE_FIELDS
+    | {c.send_field for c in Channel}
+    | {k for names in CHANNEL_FIELDS.values() for k in names}
+)
+
+_JSON_XML = frozenset({Variant.JSON, Variant.XML})
+_JSON = frozenset({Variant.JSON})
+
+#: Fields not every variant carries (PROTOCOL.md's table); every other field travels in all.
+RESTRICTED: dict[str, frozenset[Variant]] = {
+    "client_id_message": _JSON_XML,
+    "validity_period_whatsapp": _JSON_XML,
+    "name_delivery": _JSON_XML,
+    "time_send": _JSON_XML,
+    "base": _JSON,
+    "stop_base": _JSON,
+}
 
 
-def message_fields(message: Message, tz: ZoneInfo) -> dict[str, Any]:
-    """Header fields of one message (no phones or bases), values as str or templateData dict."""
-    out: dict[str, Any] = {}
-    for channel, number in message.orders.items():
-        out[channel.send_field] = str(number)
+def _wire_value(value: Any) -> str | dict[str, str] | None:
+    """A model value as the gateway writes it: text, a templateData dict, or None (left out)."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return "1"  # finale_viber_read
+    if isinstance(value, Mapping):
+        return dict(value) or None
+    return str(value)
+
+
+def channel_fields(content: ChannelContent) -> dict[str, str | dict[str, str]]:
+    """A channel's gateway fields with their wire values; unset fields left out."""
+    out: dict[str, str | dict[str, str]] = {}
+    for key, attribute in CHANNEL_FIELDS[content.channel].items():
+        value = _wire_value(getattr(content, attribute))
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def message_fields(message: Message, tz: ZoneInfo) -> dict[str, str | dict[str, str]]:
+    """Header fields of one message (no phones or bases): ``send_*`` from the cascade order,
+    then the message's own fields, then each channel's."""
+    out: dict[str, str | dict[str, str]] = {}
+    for number, content in enumerate(message.channels, start=1):
+        out[content.channel.send_field] = str(number)
     if message.name_delivery is not None:
         out["name_delivery"] = message.name_delivery
     time_send = format_time_send(message.time_send, tz)
     if time_send is not None:
         out["time_send"] = time_send
     for content in message.channels:
-        for key, value in content.to_fields().items():
-            out[key] = value if isinstance(value, dict) else str(value)
+        out.update(channel_fields(content))
     return out
 
 
-def plan_parts(messages: Sequence[Message], max_recipients: int) -> list[list[Part]]:
-    """Pack messages into requests of at most ``max_recipients`` phones and bases each,
-    filling every request; a message's phones are split where a request is full and its
-    bases travel, unsplit, with its first share."""
-    requests: list[list[Part]] = []
-    current: list[Part] = []
-    load = 0
-    for index, message in enumerate(messages):
-        phones = message.recipients
-        bases = len(message.bases)
-        if current and load + bases + (1 if phones else 0) > max_recipients:
-            requests.append(current)
-            current, load = [], 0
-        if len(phones) + bases <= max_recipients - load:
-            current.append(Part(index, message))
-            load += len(phones) + bases
-            continue
-        start, first = 0, True
-        while first or start < len(phones):
-            room = max(max_recipients - load - (bases if first else 0), 0)
-            chunk = phones[start : start + room]
-            current.append(Part(index, message.split(chunk, with_bases=first)))
-            load += len(chunk) + (bases if first else 0)
-            start += len(chunk)
-            first = False
-            if load >= max_recipients and start < len(phones):
-                requests.append(current)
-                current, load = [], 0
-    if current:
-        requests.append(current)
-    return requests
+def channels_from_gateway(data: Mapping[str, Any]) -> tuple[ChannelContent, ...]:
+    """The cascade from gateway fields: ``send_*`` numbers order the channels."""
+    unknown = sorted(set(data) - GATEWAY_KEYS)
+    if unknown:
+        raise CascadeValidationError(unknown[0], "unknown field in the gateway's message shape")
+    ranked: list[tuple[int, int, Channel]] = []
+    disabled_but_given: list[str] = []
+    for pos, channel in enumerate(Channel):
+        number = check.order(channel.send_field, data.get(channel.send_field))
+        given = [k for k in CHANNEL_FIELDS[channel] if data.get(k) not in (None, "")]
+        if number:
+            ranked.append((number, pos, channel))
+        else:
+            disabled_but_given.extend(given)
+    if not ranked:
+        raise CascadeValidationError(
+            "send_*", "at least one of send_viber, send_whatsapp, send_vk, send_sms must be 1..9"
+        )
+    if disabled_but_given:
+        field = disabled_but_given[0]
+        owner = next(c for c in Channel if field in CHANNEL_FIELDS[c])
+        raise CascadeValidationError(field, f"is given but {owner.send_field} is 0 or absent")
+    return tuple(_channel_from_fields(ch, data) for _, _, ch in sorted(ranked))
+
+
+def _channel_from_fields(channel: Channel, data: Mapping[str, Any]) -> ChannelContent:
+    names = CHANNEL_FIELDS[channel]
+    kwargs = {names[key]: value for key, value in data.items() if key in names}
+    try:
+        return CLASSES[channel](**kwargs)  # type: ignore[no-any-return]
+    except TypeError as exc:  # a required argument is missing
+        missing = next(k for k, v in names.items() if f"'{v}'" in str(exc))
+        raise CascadeValidationError(missing, "is required") from None
+
+
+def fields_used(message: Message) -> list[str]:
+    """The restricted fields a message uses."""
+    used: list[str] = []
+    if any(r.client_id_message is not None for r in message.recipients):
+        used.append("client_id_message")
+    if any(isinstance(c, WhatsApp) and c.validity_period is not None for c in message.channels):
+        used.append("validity_period_whatsapp")
+    if message.name_delivery is not None:
+        used.append("name_delivery")
+    if message.time_send is not None or any(b.time_send is not None for b in message.bases):
+        used.append("time_send")
+    if message.bases:
+        used.append("base")
+    if message.stop_bases:
+        used.append("stop_base")
+    return used
+
+
+def check_capabilities(message: Message, variant: Variant) -> None:
+    """Refuse a message that needs a field ``variant`` cannot carry, naming who can."""
+    for name in fields_used(message):
+        carriers = RESTRICTED[name]
+        if variant not in carriers:
+            names = " or ".join(sorted(v.value.upper() for v in carriers))
+            raise CascadeValidationError(
+                name,
+                f"the {variant.value.upper()} variant cannot carry it; use the {names} variant",
+            )

@@ -9,8 +9,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from ._batches import Part, SendBatch, StateBatch
 from ._codec_base import CodecBase, unique_ids
-from ._decode import check_status, gateway_error, plain_state, text_body
+from ._decode import check_status, gateway_error, positional, state_rows, text_body
 from ._errors import (
     CascadeAuthError,
     CascadeDuplicateRequestError,
@@ -18,12 +19,12 @@ from ._errors import (
     CascadeValidationError,
 )
 from ._fields import message_fields
-from ._message import Message
+from ._message import Message, Recipient
 from ._results import MessageState, SendResult
-from ._wire import HttpRequest, HttpResponse, Part, SendBatch, StateBatch, Variant
+from ._wire import HttpRequest, HttpResponse, Variant
 
 PATH = "sendmessage.php"
-_IDS = re.compile(r"\d+(?:,\d+)*")
+_IDS = re.compile(r"[0-9]+(?:,[0-9]+)*")  # ASCII digits only (\d also matches "١" and "²")
 
 
 def _query(params: dict[str, str]) -> str:
@@ -52,41 +53,59 @@ class GetCodec(CodecBase):
         return params
 
     def send_batches(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[SendBatch]:
+        """One message per request, its phones split so that every URL stays under
+        ``max_url_length``. Two identical requests in one call are refused before anything
+        is sent: the gateway would refuse the second as a repeat within the minute."""
         batches: list[SendBatch] = []
+        seen: dict[str, int] = {}
+        limit = self.settings.max_url_length
         for index, message in enumerate(self.validated(messages)):
             params = self.message_params(message)
-            # Length of the URL without phones, plus "&phone=" and the encoded phones.
-            fixed = len(self._url(params)) + len("&phone=")
-            room = self.settings.max_url_length - 1 - fixed
-            longest = max(len(r.phone) for r in message.recipients)
-            if room < longest:
+            # The URL without phones, plus "&phone=" and the phones: it must stay < limit.
+            room = limit - 1 - (len(self._url(params)) + len("&phone="))
+            if room < max(len(r.phone) for r in message.recipients):
                 raise CascadeValidationError(
                     "text",
-                    f"the GET URL would exceed {self.settings.max_url_length} characters even "
-                    "for one phone; shorten the texts or use the JSON or XML variant",
+                    f"the GET URL would exceed {limit} characters even for one phone; "
+                    "shorten the texts or use the JSON or XML variant",
                     index,
                 )
-            chunk: list[Any] = []
+            chunk: list[Recipient] = []
             used = 0
             for recipient in message.recipients:
                 cost = len(recipient.phone) + (1 if chunk else 0)
                 if chunk and used + cost > room:
-                    batches.append(self._send_batch(index, message, params, chunk))
+                    batches.append(self._send_batch(index, message, params, chunk, seen))
                     chunk, used, cost = [], 0, len(recipient.phone)
                 chunk.append(recipient)
                 used += cost
-            batches.append(self._send_batch(index, message, params, chunk))
+            batches.append(self._send_batch(index, message, params, chunk, seen))
         return batches
 
     def _send_batch(
-        self, index: int, message: Message, params: dict[str, str], chunk: list[Any]
+        self,
+        index: int,
+        message: Message,
+        params: dict[str, str],
+        chunk: list[Recipient],
+        seen: dict[str, int],
     ) -> SendBatch:
         query = {**params, "phone": ",".join(r.phone for r in chunk)}
         # keep phone right after the credentials, as in the document's example
         ordered = {k: v for k, v in query.items() if k in ("login", "password", "phone")}
         ordered.update(query)
-        part = Part(index, message.split(tuple(chunk), with_bases=False))
-        return SendBatch(self._request(ordered), (part,))
+        request = self._request(ordered)
+        earlier = seen.get(request.url)
+        if earlier is not None:
+            raise CascadeValidationError(
+                "messages",
+                f"this message would make a request identical to one already made for message "
+                f"{earlier} in this call; the gateway refuses the same request twice within a "
+                "minute: remove the repeat or send it in a later call",
+                index,
+            )
+        seen[request.url] = index
+        return SendBatch(request, (Part(index, message.with_recipients(chunk, bases=())),))
 
     def _parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]:
         check_status(response)
@@ -94,15 +113,11 @@ class GetCodec(CodecBase):
         (part,) = batch.parts
         if _IDS.fullmatch(text) is None:
             raise gateway_error(text or f"empty response (HTTP {response.status})", response.status)
-        ids = text.split(",")
-        phones = [r.phone for r in part.message.recipients]
-        if len(ids) != len(phones):
-            raise CascadeResponseError(
-                f"the gateway returned {len(ids)} ids for {len(phones)} phones"
-            )
-        return [SendResult(part.message_index, p, i) for p, i in zip(phones, ids, strict=True)]
+        if response.status != 200:
+            raise CascadeResponseError(f"unexpected HTTP {response.status}")
+        return positional(part, text.split(","))
 
-    def state_batches(self, id_messages: Iterable[str | int]) -> list[StateBatch]:
+    def state_batches(self, id_messages: Iterable[str | int] | str | int) -> list[StateBatch]:
         return [
             StateBatch(self._request({**self._params(), "id_message": i}), (i,))
             for i in unique_ids(id_messages)
@@ -117,4 +132,4 @@ class GetCodec(CodecBase):
         if response.status != 200:
             raise CascadeResponseError(f"unexpected HTTP {response.status}")
         (id_message,) = batch.ids
-        return {id_message: plain_state(id_message, text)}
+        return state_rows([{"id_message": id_message, "state": text}])

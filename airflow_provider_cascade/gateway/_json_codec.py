@@ -6,14 +6,15 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ._batches import Part, SendBatch, StateBatch, chunks, plan_parts
 from ._codec_base import CodecBase, unique_ids
-from ._decode import check_state_ids, check_status, gateway_error, send_rows, state_rows, text_body
+from ._decode import check_state_ids, load_json, match_part, part_error, send_row, state_rows
 from ._errors import CascadeResponseError
-from ._fields import message_fields, plan_parts
+from ._fields import message_fields
 from ._message import Message
 from ._results import MessageState, SendResult
 from ._timefmt import format_time_send
-from ._wire import HttpRequest, HttpResponse, Part, SendBatch, StateBatch, Variant
+from ._wire import HttpRequest, HttpResponse, Variant
 
 PATH = "sendmessagejson.php"
 CONTENT_TYPE = "application/json; charset=utf-8"
@@ -31,7 +32,7 @@ class JsonCodec(CodecBase):
         return HttpRequest("POST", self.settings.base_url + PATH, headers, body)
 
     def message_document(self, message: Message) -> dict[str, Any]:
-        item = message_fields(message, self.tz)
+        item: dict[str, Any] = dict(message_fields(message, self.tz))
         if message.recipients:
             item["phones"] = [
                 {"phone": r.phone}
@@ -61,8 +62,7 @@ class JsonCodec(CodecBase):
         ]
 
     def _parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]:
-        document = _load(response)
-        items = document.get("message")
+        items = load_json(response).get("message")
         if not isinstance(items, list):
             raise CascadeResponseError("the send response has neither 'message' nor 'error'")
         if len(items) != len(batch.parts):
@@ -74,41 +74,17 @@ class JsonCodec(CodecBase):
             results.extend(_message_results(part, item))
         return results
 
-    def state_batches(self, id_messages: Iterable[str | int]) -> list[StateBatch]:
-        ids = unique_ids(id_messages)
-        size = self.settings.max_state_ids
+    def state_batches(self, id_messages: Iterable[str | int] | str | int) -> list[StateBatch]:
         return [
-            StateBatch(self._request({"state": [{"id_message": i} for i in chunk]}), tuple(chunk))
-            for chunk in (ids[k : k + size] for k in range(0, len(ids), size))
+            StateBatch(self._request({"state": [{"id_message": i} for i in chunk]}), chunk)
+            for chunk in chunks(unique_ids(id_messages), self.settings.max_state_ids)
         ]
 
     def _parse_state(self, batch: StateBatch, response: HttpResponse) -> dict[str, MessageState]:
-        rows = _load(response).get("state")
+        rows = load_json(response).get("state")
         if not isinstance(rows, list):
             raise CascadeResponseError("the state response has neither 'state' nor 'error'")
-        got = state_rows(rows)
-        return check_state_ids(batch.ids, got)
-
-
-def _load(response: HttpResponse) -> dict[str, Any]:
-    check_status(response)
-    try:
-        document = json.loads(response.body)  # bytes: no decoded copy of a large answer
-    except UnicodeDecodeError:
-        text_body(response)  # raises the "not valid UTF-8" error
-        raise
-    except ValueError:
-        raise CascadeResponseError(
-            f"response is not JSON (HTTP {response.status}, {len(response.body)} bytes)"
-        ) from None
-    if not isinstance(document, dict):
-        raise CascadeResponseError("response JSON is not an object")
-    error = document.get("error")
-    if error is not None:
-        raise gateway_error(str(error), response.status)
-    if response.status != 200:
-        raise CascadeResponseError(f"unexpected HTTP {response.status}")
-    return document
+        return check_state_ids(batch.ids, state_rows(rows))
 
 
 def _message_results(part: Part, item: Any) -> list[SendResult]:
@@ -116,7 +92,12 @@ def _message_results(part: Part, item: Any) -> list[SendResult]:
         error = item.get("error")
         if not isinstance(error, str):
             raise CascadeResponseError("a message item is an object without 'error'")
-        return [SendResult(part.message_index, None, None, error=error.strip())]
+        return part_error(part, error)
     if not isinstance(item, list):
         raise CascadeResponseError("a message item is neither a list of rows nor an error")
-    return send_rows(item, part.message_index)
+    rows = []
+    for row in item:
+        if not isinstance(row, dict):
+            raise CascadeResponseError("a recipient row is not an object")
+        rows.append(send_row(row))
+    return match_part(part, rows)

@@ -8,14 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from . import _checks as check
-from ._channels import (
-    CHANNEL_FIELDS,
-    Channel,
-    ChannelContent,
-    channel_from_fields,
-    channel_from_mapping,
-)
+from ._channels import SMS, VK, Channel, ChannelContent, Viber, WhatsApp, channel_from_mapping
 from ._errors import CascadeValidationError
+from ._fields import channels_from_gateway
 from ._timefmt import check_time_send
 
 
@@ -41,14 +36,6 @@ class BaseTarget:
     def __post_init__(self) -> None:
         object.__setattr__(self, "base", check.identifier("base", self.base))
         object.__setattr__(self, "time_send", check_time_send("base.time_send", self.time_send))
-
-
-_MESSAGE_FIELDS = {"name_delivery", "time_send", "phones", "base", "stop_base"}
-_GATEWAY_KEYS = (
-    _MESSAGE_FIELDS
-    | {c.send_field for c in Channel}
-    | {k for fields in CHANNEL_FIELDS.values() for k in fields}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,47 +77,21 @@ class Message:
         check.text("name_delivery", self.name_delivery, required=False)
         object.__setattr__(self, "time_send", check_time_send("time_send", self.time_send))
 
-    @property
-    def orders(self) -> dict[Channel, int]:
-        """The ``send_*`` numbers, derived from the cascade order."""
-        return {content.channel: i for i, content in enumerate(self.channels, start=1)}
-
-    def channel(self, channel: Channel) -> ChannelContent | None:
-        return next((c for c in self.channels if c.channel is channel), None)
-
-    def split(self, recipients: tuple[Recipient, ...], *, with_bases: bool) -> Message:
-        """The same content for a subset of the phones; bases go with one part only."""
-        return replace(self, recipients=recipients, bases=self.bases if with_bases else ())
+    def with_recipients(
+        self, recipients: Iterable[Recipient], *, bases: Iterable[BaseTarget] | None = None
+    ) -> Message:
+        """The same content for other recipients; ``bases`` kept unless given (``()``: none)."""
+        return replace(
+            self, recipients=tuple(recipients), bases=self.bases if bases is None else tuple(bases)
+        )
 
     @classmethod
     def from_gateway(cls, data: Mapping[str, Any]) -> Message:
         """Build from the gateway's JSON ``message`` element, keys exactly as documented."""
         if not isinstance(data, Mapping):
             raise CascadeValidationError("message", "must be a mapping in the gateway's JSON shape")
-        unknown = sorted(set(data) - _GATEWAY_KEYS)
-        if unknown:
-            raise CascadeValidationError(unknown[0], "unknown field in the gateway's message shape")
-        ranked: list[tuple[int, int, Channel]] = []
-        disabled_but_given: list[str] = []
-        for pos, channel in enumerate(Channel):
-            number = check.order(channel.send_field, data.get(channel.send_field))
-            given = [k for k in CHANNEL_FIELDS[channel] if data.get(k) not in (None, "")]
-            if number:
-                ranked.append((number, pos, channel))
-            else:
-                disabled_but_given.extend(given)
-        if not ranked:
-            raise CascadeValidationError(
-                "send_*",
-                "at least one of send_viber, send_whatsapp, send_vk, send_sms must be 1..9",
-            )
-        if disabled_but_given:
-            field = disabled_but_given[0]
-            owner = next(c for c in Channel if field in CHANNEL_FIELDS[c])
-            raise CascadeValidationError(field, f"is given but {owner.send_field} is 0 or absent")
-        channels = tuple(channel_from_fields(ch, data) for _, _, ch in sorted(ranked))
         return cls(
-            channels=channels,
+            channels=channels_from_gateway(data),
             recipients=tuple(_as_iterable("phones", data.get("phones") or ())),
             bases=tuple(_as_iterable("base", data.get("base") or ())),
             stop_bases=tuple(_as_iterable("stop_base", data.get("stop_base") or ())),
@@ -152,8 +113,8 @@ def _as_iterable(field: str, value: Any) -> Iterable[Any]:
 def _as_channel(value: Any) -> ChannelContent:
     if isinstance(value, Mapping):
         return channel_from_mapping(value)
-    if hasattr(value, "channel") and hasattr(value, "to_fields"):
-        return value  # type: ignore[no-any-return]
+    if isinstance(value, (Viber, WhatsApp, VK, SMS)):
+        return value
     raise CascadeValidationError(
         "channels", f"items must be Viber, WhatsApp, VK, SMS or dicts, not {type(value).__name__}"
     )

@@ -10,8 +10,6 @@ from typing import Any
 
 from ._channels import Channel
 
-DUPLICATE_MARK = "уже было отправлено"
-
 
 class MessageStatus(str, Enum):
     """Overall state of a message. ``ERROR`` stands for any error text (e.g. unknown id)."""
@@ -24,29 +22,28 @@ class MessageStatus(str, Enum):
     ERROR = "error"
 
     def is_terminal(self) -> bool:
+        """Only ``send`` is still in flight; ``partly_deliver`` is final (no status will come)."""
         return self is not MessageStatus.SEND
-
-    def is_success(self) -> bool:
-        return self is MessageStatus.DELIVER
 
     @classmethod
     def from_text(cls, text: str) -> MessageStatus:
-        try:
-            status = cls(text)
-        except ValueError:
-            return cls.ERROR
-        return cls.ERROR if status is cls.ERROR else status
+        """The gateway's state word (surrounding blanks ignored); any other text is an error."""
+        return _BY_TEXT.get(text.strip(), cls.ERROR)
 
 
-FINAL_STATES = frozenset(s.value for s in MessageStatus if s.is_terminal() and s.value != "error")
-CHANNEL_STATES = frozenset(
-    {"send", "deliver", "not_deliver", "expired", "partly_deliver", "read", "link", "unsubscribe"}
-)
+_BY_TEXT = {s.value: s for s in MessageStatus if s is not MessageStatus.ERROR}
 
 
 @dataclass(slots=True)
 class SendResult:
-    """One recipient's outcome, or a whole message's error (``phone`` None)."""
+    """One recipient's (or one base's) outcome of a send.
+
+    ``answer_missing``: the answer had no row for this recipient. The request may have been
+    accepted, so the recipient may have been messaged: resend only after the repeat window and
+    with the same ``client_id_message``. ``already_sent``: the gateway refused a repeated
+    ``client_id_message``; ``id_message`` is the earlier id when the gateway gave it back, else
+    None (sent, but untracked).
+    """
 
     message_index: int
     phone: str | None
@@ -57,6 +54,7 @@ class SendResult:
     channel_ids: dict[Channel, str] = field(default_factory=dict)
     parts: int | None = None
     already_sent: bool = False
+    answer_missing: bool = False
 
     @property
     def accepted(self) -> bool:
@@ -72,6 +70,7 @@ class SendResult:
             "client_id_message": self.client_id_message,
             "error": self.error,
             "already_sent": self.already_sent,
+            "answer_missing": self.answer_missing,
             "parts": self.parts,
             "channel_ids": {c.value: v for c, v in self.channel_ids.items()},
         }

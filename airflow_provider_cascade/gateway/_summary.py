@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ._results import MessageState, MessageStatus, SendResult
+from ._results import MessageState, SendResult
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,7 @@ def summarize(states: Mapping[str, MessageState], total: int | None = None) -> S
     for id_message, state in states.items():
         if state.is_final:
             final += 1
-            by_state[
-                state.status.value if state.status is not MessageStatus.ERROR else "error"
-            ] += 1
+            by_state[state.status.value] += 1
         charged = {c.value: p for c, p in state.prices.items() if p != 0}
         if charged:
             prices[id_message] = {c: str(p) for c, p in charged.items()}

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ._errors import CascadeValidationError
 
 TIME_SEND_FORMAT = "%Y-%m-%d %H:%M"
-DEFAULT_TIMEZONE = "Europe/Moscow"
 _TIME_SEND = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
 
 

@@ -1,17 +1,19 @@
-"""Request and response descriptions exchanged between codecs and clients."""
+"""What codecs and clients exchange: the variant, credentials, settings, and HTTP requests
+and responses as plain values."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Union
 
+from . import _defaults as default
 from ._errors import CascadeValidationError
-from ._message import Message
+from ._secrets import REDACTED
 
-REDACTED = "***"
 _SECRET_QUERY = re.compile(r"(?i)((?:^|[?&])(?:password|token|login)=)[^&#]*")
 
 
@@ -32,10 +34,26 @@ class Variant(str, Enum):
             ) from None
 
 
+def _check_secret(field_name: str, value: str) -> None:
+    """Characters every variant can carry unchanged (a newline in an XML password would
+    arrive as the two characters ``\\n``; a lone surrogate cannot be encoded at all). The
+    rule is named, the value never is."""
+    if not isinstance(value, str):
+        raise CascadeValidationError(field_name, "must be text")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+        raise CascadeValidationError(
+            field_name, "must not contain control characters or unpaired surrogates"
+        )
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class LoginPassword:
     login: str
     password: str
+
+    def __post_init__(self) -> None:
+        _check_secret("login", self.login)
+        _check_secret("password", self.password)
 
     def __repr__(self) -> str:
         return f"LoginPassword(login={self.login!r}, password={REDACTED!r})"
@@ -44,6 +62,13 @@ class LoginPassword:
 @dataclass(frozen=True, slots=True, repr=False)
 class BearerToken:
     token: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.token, str) or not all("!" <= c <= "~" for c in self.token):
+            # it travels in the Authorization header, which both clients write as ASCII
+            raise CascadeValidationError(
+                "token", "must be printable ASCII without spaces or control characters"
+            )
 
     def __repr__(self) -> str:
         return f"BearerToken(token={REDACTED!r})"
@@ -85,54 +110,15 @@ class HttpResponse:
 
 
 @dataclass(frozen=True, slots=True)
-class Part:
-    """A message (or a share of its phones) inside one request."""
-
-    message_index: int
-    message: Message
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class SendBatch:
-    request: HttpRequest
-    parts: tuple[Part, ...]
-
-    @property
-    def recipient_count(self) -> int:
-        return sum(len(p.message.recipients) + len(p.message.bases) for p in self.parts)
-
-    @property
-    def retry_safe(self) -> bool:
-        """True when the gateway itself refuses a resend: every recipient has a client id."""
-        return all(
-            not p.message.bases
-            and all(r.client_id_message is not None for r in p.message.recipients)
-            for p in self.parts
-        )
-
-    def __repr__(self) -> str:
-        return f"SendBatch({self.request!r}, parts={len(self.parts)})"
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class StateBatch:
-    request: HttpRequest
-    ids: tuple[str, ...]
-
-    def __repr__(self) -> str:
-        return f"StateBatch({self.request!r}, ids={len(self.ids)})"
-
-
-@dataclass(frozen=True, slots=True)
 class CodecSettings:
     """What a codec needs besides the messages: where, who, and the limits."""
 
     base_url: str
     auth: Auth
-    timezone: str = "Europe/Moscow"
-    max_recipients: int = 1000
-    max_state_ids: int = 500
-    max_url_length: int = 2000
+    timezone: str = default.TIMEZONE
+    max_recipients: int = default.MAX_RECIPIENTS
+    max_state_ids: int = default.MAX_STATE_IDS
+    max_url_length: int = default.MAX_URL_LENGTH
 
     def __post_init__(self) -> None:
         if not isinstance(self.auth, (LoginPassword, BearerToken)):
@@ -141,9 +127,9 @@ class CodecSettings:
             raise CascadeValidationError("login", "login and password are both required")
         if isinstance(self.auth, BearerToken) and not self.auth.token:
             raise CascadeValidationError("token", "must not be empty")
-        for name in ("max_recipients", "max_state_ids"):
+        for name in ("max_recipients", "max_state_ids", "max_url_length"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise CascadeValidationError(
                     name, f"must be a positive whole number (got {value!r})"
                 )

@@ -8,13 +8,23 @@ from typing import Any
 
 from lxml import etree
 
+from ._batches import Part, SendBatch, StateBatch, chunks, plan_parts
 from ._codec_base import CodecBase, unique_ids
-from ._decode import check_state_ids, check_status, gateway_error, send_row, state_row, text_body
+from ._decode import (
+    check_state_ids,
+    check_status,
+    gateway_error,
+    match_part,
+    part_error,
+    send_row,
+    state_rows,
+    text_body,
+)
 from ._errors import CascadeResponseError
-from ._fields import message_fields, plan_parts
+from ._fields import message_fields
 from ._message import Message
 from ._results import MessageState, SendResult
-from ._wire import HttpRequest, HttpResponse, Part, SendBatch, StateBatch, Variant
+from ._wire import HttpRequest, HttpResponse, Variant
 
 SEND_PATH = "xml/message.php"
 STATE_PATH = "xml/state_message.php"
@@ -103,28 +113,23 @@ class XmlCodec(CodecBase):
             results.extend(_message_results(part, item))
         return results
 
-    def state_batches(self, id_messages: Iterable[str | int]) -> list[StateBatch]:
-        ids = unique_ids(id_messages)
-        size = self.settings.max_state_ids
+    def state_batches(self, id_messages: Iterable[str | int] | str | int) -> list[StateBatch]:
         batches = []
-        for start in range(0, len(ids), size):
-            chunk = ids[start : start + size]
+        for chunk in chunks(unique_ids(id_messages), self.settings.max_state_ids):
             root = self._root()
             state = etree.SubElement(root, "state")
             for id_message in chunk:
                 etree.SubElement(state, "id_message").text = id_message
-            batches.append(StateBatch(self._document(STATE_PATH, root), tuple(chunk)))
+            batches.append(StateBatch(self._document(STATE_PATH, root), chunk))
         return batches
 
     def _parse_state(self, batch: StateBatch, response: HttpResponse) -> dict[str, MessageState]:
-        root = _load(response)
-        got: dict[str, MessageState] = {}
-        for element in root:
+        rows = []
+        for element in _load(response):
             if element.tag != "state":
                 raise CascadeResponseError(f"unexpected <{element.tag}> in a state response")
-            parsed = state_row(_attrs(element), element.text or "")
-            got[parsed.id_message] = parsed
-        return check_state_ids(batch.ids, got)
+            rows.append({**_attrs(element), "state": element.text or ""})
+        return check_state_ids(batch.ids, state_rows(rows))
 
 
 def _load(response: HttpResponse) -> etree._Element:
@@ -144,13 +149,13 @@ def _load(response: HttpResponse) -> etree._Element:
 def _message_results(part: Part, item: etree._Element) -> list[SendResult]:
     children = list(item)
     if len(children) == 1 and children[0].tag == "error":
-        return [SendResult(part.message_index, None, None, error=(children[0].text or "").strip())]
-    results = []
+        return part_error(part, children[0].text or "")
+    rows = []
     for child in children:
         if child.tag != "information":
             raise CascadeResponseError(f"unexpected <{child.tag}> inside <message>")
-        results.append(send_row(_attrs(child), part.message_index, child.text))
-    return results
+        rows.append(send_row(_attrs(child), child.text or ""))
+    return match_part(part, rows)
 
 
 def _attrs(element: etree._Element) -> dict[str, str]:

@@ -12,17 +12,17 @@ from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHo
 from airflow.sdk.log import mask_secret
 from asgiref.sync import sync_to_async
 
-from ..clients import AsyncCascadeClient, CascadeClient
-from ..clients.aio import shared_http_client, tls_verify
+from ..clients import AsyncCascadeClient, CascadeClient, RetryPolicy
+from ..clients.aio import tls_verify
 from ..gateway import (
     CascadeError,
     CascadeGatewayError,
     Message,
     MessageState,
     SendResult,
-    make_codec,
 )
-from .connection import ConnectionSettings, connection_settings
+from ..gateway.codec import make_codec
+from .connection import ConnectionSettings, connection_settings, retry_policy
 
 
 def _mask(value: str | None) -> None:
@@ -52,27 +52,79 @@ class CascadeHook(BaseHook):
     conn_type = "cascade"
     hook_name = "Cascade"
 
-    def __init__(self, cascade_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        cascade_conn_id: str = default_conn_name,
+        *,
+        retry_limit: int | None = None,
+        retry_delay: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``retry_limit`` (tries after the first) and ``retry_delay`` (seconds, doubled
+        each time) override the connection extras of the same names."""
         super().__init__(**kwargs)
         self.cascade_conn_id = cascade_conn_id
+        self.retry_limit = retry_limit
+        self.retry_delay = retry_delay
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Fallback for Airflow < 3.2; newer UIs read ``provider_info`` instead."""
+        """For Airflow 3.0/3.1 (3.2+ read ``provider_info``): the declared behaviour with the
+        snake_case keys those releases validate it against."""
         from ..provider_info import UI_FIELD_BEHAVIOUR
 
-        return UI_FIELD_BEHAVIOUR
+        return {key.replace("-", "_"): value for key, value in UI_FIELD_BEHAVIOUR.items()}
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """For Airflow 3.0/3.1, whose UI builds the extra fields from WTForms widgets (3.2+
+        read ``conn-fields`` and never call this). Built from the declared fields, one home.
+        WTForms is imported here, not at module level: Airflow patches it while calling this,
+        and workers and triggerers do not need it (the FAB provider brings it)."""
+        from wtforms import BooleanField, IntegerField, PasswordField, StringField
+        from wtforms.validators import Optional, any_of
+
+        from ..provider_info import CONN_FIELDS
+
+        classes = {"string": StringField, "integer": IntegerField, "boolean": BooleanField}
+        widgets: dict[str, Any] = {}
+        for name, field in CONN_FIELDS.items():
+            schema = field["schema"]
+            kind = next(t for t in schema["type"] if t != "null")
+            validators: list[Any] = [Optional()]
+            if "enum" in schema:
+                validators.append(any_of(schema["enum"]))
+            field_class = PasswordField if schema.get("format") == "password" else classes[kind]
+            widgets[name] = field_class(
+                label=field["label"],
+                validators=validators,
+                description=field.get("description", ""),
+                default=schema.get("default"),
+            )
+        return widgets
 
     @cached_property
     def settings(self) -> ConnectionSettings:
         return _settings_of(self.get_connection(self.cascade_conn_id))
 
+    def _policy(self, s: ConnectionSettings) -> RetryPolicy:
+        return retry_policy(s, self.retry_limit, self.retry_delay)
+
     @cached_property
     def client(self) -> CascadeClient:
         s = self.settings
         return CascadeClient(
-            make_codec(s.variant, s.codec), timeout=(10.0, s.timeout), verify=s.verify
+            make_codec(s.variant, s.codec),
+            timeout=(s.connect_timeout, s.timeout),
+            deadline=s.deadline,
+            verify=s.verify,
+            policy=self._policy(s),
+            repeat_window=s.repeat_window,
         )
+
+    def get_conn(self) -> CascadeClient:
+        """The blocking client (made once per hook), as Airflow hooks' ``get_conn`` does."""
+        return self.client
 
     def send(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[SendResult]:
         return self.client.send(messages)
@@ -116,9 +168,12 @@ class CascadeHook(BaseHook):
         ``shared_pool`` reuses one HTTP connection pool per event loop (the trigger does).
         """
         s = await self.aget_settings()
-        timeout = (10.0, s.timeout)
-        verify = await tls_verify(s.verify)
-        pool = shared_http_client(timeout, verify) if shared_pool else None
         return AsyncCascadeClient(
-            make_codec(s.variant, s.codec), timeout=timeout, verify=verify, client=pool
+            make_codec(s.variant, s.codec),
+            timeout=(s.connect_timeout, s.timeout),
+            deadline=s.deadline,
+            verify=await tls_verify(s.verify),
+            policy=self._policy(s),
+            shared_pool=shared_pool,
+            repeat_window=s.repeat_window,
         )

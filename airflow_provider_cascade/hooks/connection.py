@@ -6,14 +6,15 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ..clients._policy import RetryPolicy
 from ..gateway import (
     BearerToken,
     CascadeValidationError,
-    CodecSettings,
     LoginPassword,
     Variant,
     _defaults,
 )
+from ..gateway.codec import CodecSettings
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,10 @@ class ConnectionSettings:
     repeat_window: float = _defaults.REPEAT_WINDOW
     """Seconds before the gateway accepts the same request again (extra ``repeat_window``);
     0 for a gateway (or emulator) without the once-a-minute rule."""
+    retry_limit: int = _defaults.RETRY_LIMIT
+    """Tries after the first, for failures a new try can cure (extra ``retry_limit``)."""
+    retry_delay: float = _defaults.RETRY_DELAY
+    """Seconds before the first retry, doubled each time (extra ``retry_delay``)."""
 
 
 def base_url(
@@ -52,8 +57,11 @@ def base_url(
     return f"{scheme}://{netloc}/{prefix}".rstrip("/")
 
 
-def _number(extra: dict[str, Any], key: str, default: float, *, zero: bool = False) -> float:
-    """A finite number > 0 (or >= 0 when ``zero``), the default when absent."""
+def _number(
+    extra: dict[str, Any], key: str, default: float, *, zero: bool = False,
+    maximum: float = math.inf,
+) -> float:  # fmt: skip
+    """A finite number > 0 (or >= 0 when ``zero``) up to ``maximum``; the default if absent."""
     value = extra.get(key)
     if value in (None, ""):
         return default
@@ -67,6 +75,8 @@ def _number(extra: dict[str, Any], key: str, default: float, *, zero: bool = Fal
         raise CascadeValidationError(f"extra.{key}", f"must be finite (got {value!r})")
     if number < 0 or (number == 0 and not zero):
         raise CascadeValidationError(f"extra.{key}", "must be positive" + (" or 0" if zero else ""))
+    if number > maximum:
+        raise CascadeValidationError(f"extra.{key}", f"must be at most {maximum:g}")
     return number
 
 
@@ -116,5 +126,31 @@ def connection_settings(
         verify=_verify(extra.get("verify")),
         connect_timeout=_number(extra, "connect_timeout", _defaults.CONNECT_TIMEOUT),
         deadline=_number(extra, "deadline", _defaults.REQUEST_DEADLINE),
-        repeat_window=_number(extra, "repeat_window", _defaults.REPEAT_WINDOW, zero=True),
+        repeat_window=_number(
+            extra, "repeat_window", _defaults.REPEAT_WINDOW, zero=True, maximum=3600
+        ),
+        retry_limit=_whole(extra, "retry_limit", _defaults.RETRY_LIMIT),
+        retry_delay=_number(extra, "retry_delay", _defaults.RETRY_DELAY, zero=True),
+    )
+
+
+def _whole(extra: dict[str, Any], key: str, default: int) -> int:
+    number = _number(extra, key, default, zero=True)
+    if number != int(number):
+        raise CascadeValidationError(f"extra.{key}", f"must be a whole number (got {number!r})")
+    return int(number)
+
+
+def retry_policy(
+    settings: ConnectionSettings, retry_limit: int | None = None, retry_delay: float | None = None
+) -> RetryPolicy:
+    """The connection's retry behaviour, hook (or operator) arguments taking precedence."""
+    extra: dict[str, Any] = {"retry_limit": retry_limit, "retry_delay": retry_delay}
+    return RetryPolicy(
+        retry_limit=settings.retry_limit
+        if retry_limit is None
+        else _whole(extra, "retry_limit", 0),
+        retry_delay=settings.retry_delay
+        if retry_delay is None
+        else _number(extra, "retry_delay", 0.0, zero=True),
     )

@@ -3,32 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from ..gateway import (
-    MAX_CLIENT_ID,
-    CascadeValidationError,
-    Message,
-    Recipient,
-    as_message,
-)
-
-
-def split_phones(phones: Any) -> list[Any]:
-    """Phones as a list, a comma string, or one phone (str or int)."""
-    if phones is None:
-        return []
-    if isinstance(phones, (str, int)):
-        return [p.strip() for p in str(phones).split(",") if p.strip()]
-    if isinstance(phones, Sequence):
-        out: list[Any] = []
-        for item in phones:
-            out.extend(split_phones(item) if isinstance(item, (str, int)) else [item])
-        return out
-    raise CascadeValidationError(
-        "phones", f"must be a list or a comma string, not {type(phones).__name__}"
-    )
+from ..gateway import CascadeValidationError, Message, Recipient
+from ..gateway.codec import MAX_CLIENT_ID, as_message, comma_list
 
 
 def build_messages(
@@ -59,7 +38,7 @@ def build_messages(
     return [
         Message(
             channels=tuple(channels),
-            recipients=tuple(split_phones(phones)),
+            recipients=tuple(comma_list("phones", phones)),
             bases=tuple(bases or ()),
             stop_bases=tuple(stop_bases or ()),
             name_delivery=name_delivery or None,
@@ -88,5 +67,5 @@ def with_client_ids(messages: list[Message], run_key: tuple[object, ...]) -> lis
                 cid = stable_client_id(*run_key, index, recipient.phone, nth)
                 recipient = Recipient(recipient.phone, cid)
             recipients.append(recipient)
-        out.append(message.split(tuple(recipients), with_bases=True))
+        out.append(message.with_recipients(recipients))
     return out

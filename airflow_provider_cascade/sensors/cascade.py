@@ -17,6 +17,7 @@ from airflow.providers.common.compat.sdk import (
 
 from ..gateway import CascadeError, CascadeValidationError
 from ..gateway._defaults import MAX_TRANSIENT_FAILURES, POLL_INTERVAL
+from ..gateway.codec import comma_list
 from ..hooks.cascade import CascadeHook
 from ..triggers.cascade import CascadeMessageStateTrigger
 from ..waiting import (
@@ -39,14 +40,7 @@ MessageIds = str | int | Iterable[Any] | None
 
 def normalize_ids(value: MessageIds) -> list[str]:
     """One id, a list (e.g. the send operators' XCom), or a comma string."""
-    if value is None:
-        return []
-    if isinstance(value, (str, int)):
-        return [p.strip() for p in str(value).split(",") if p.strip()]
-    out: list[str] = []
-    for item in value:
-        out.extend(normalize_ids(item))
-    return list(dict.fromkeys(out))
+    return list(dict.fromkeys(str(i) for i in comma_list("id_messages", value)))
 
 
 class CascadeMessageStateSensor(BaseSensorOperator):

@@ -1,53 +1,112 @@
-"""``cascade-emulator``: run the gateway emulator in the foreground."""
+"""``cascade-emulator``: run the gateway emulator in the foreground.
+
+Its defaults are for trying the example DAGs: port 8765 (Airflow's api-server has 8080), a
+clock 600 times faster than real time (a gateway hour passes in 6 s) and the once-a-minute
+rule on, its window scaled like the clock (one gateway minute, at least one real second).
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import signal
 import sys
 import threading
 
-from .emulator import DEFAULT_LOGIN, DEFAULT_PASSWORD, DEFAULT_TOKEN, CascadeEmulator
+from .emulator import (
+    DEFAULT_LOGIN,
+    DEFAULT_PASSWORD,
+    DEFAULT_TOKEN,
+    DUPLICATE_ANSWERS,
+    CascadeEmulator,
+)
+
+DEFAULT_PORT = 8765
+"""Clear of Airflow's api-server (8080), log servers (8793, 8794) and Flower (5555)."""
+DEFAULT_TIME_SCALE = 600.0
+"""Gateway seconds per real second: the notification example (a Viber hour, then SMS)
+finishes in seconds, the base campaign (sent 10 gateway minutes later) in under 20 s."""
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
         prog="cascade-emulator",
         description="A Cascade gateway emulator speaking the GET, JSON and XML variants.",
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
-    parser.add_argument("--prefix", default="", help="path prefix, e.g. /api")
-    parser.add_argument("--login", default=DEFAULT_LOGIN)
-    parser.add_argument("--password", default=DEFAULT_PASSWORD)
-    parser.add_argument("--token", default=DEFAULT_TOKEN)
-    parser.add_argument(
-        "--time-scale", type=float, default=1.0,
-        help="gateway seconds per real second (3600: a 60-minute validity passes in 1 s)",
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument(
+        "--port", type=int, default=DEFAULT_PORT,
+        help=f"default {DEFAULT_PORT}; 0 picks a free port",
     )  # fmt: skip
-    parser.add_argument(
-        "--repeat-window", type=float, default=60.0,
-        help="seconds within which an identical request is refused (0: off)",
+    p.add_argument("--prefix", default="", help="path prefix, e.g. /api")
+    p.add_argument("--login", default=DEFAULT_LOGIN)
+    p.add_argument("--password", default=DEFAULT_PASSWORD)
+    p.add_argument("--token", default=DEFAULT_TOKEN)
+    p.add_argument(
+        "--time-scale", type=float, default=DEFAULT_TIME_SCALE,
+        help=f"gateway seconds per real second (default {DEFAULT_TIME_SCALE:g}: a 60-minute "
+        "validity passes in 6 s; 1: real time)",
     )  # fmt: skip
-    parser.add_argument("--bases", help="a JSON or CSV file of recipient bases")
-    args = parser.parse_args(argv)
+    p.add_argument(
+        "--repeat-window", type=float, default=None,
+        help="real seconds within which an identical request is refused (default: one "
+        "gateway minute at --time-scale, at least 1 s; 0: rule off)",
+    )  # fmt: skip
+    p.add_argument(
+        "--duplicate-answer", choices=DUPLICATE_ANSWERS, default="with_id",
+        help="a repeated client_id_message is answered with the earlier id_message, or "
+        "with the error text only",
+    )  # fmt: skip
+    p.add_argument("--bases", metavar="FILE", help="a JSON or CSV file of recipient bases")
+    p.add_argument(
+        "--example-bases", action="store_true",
+        help="load the bases the example DAGs use (shipped with the package)",
+    )  # fmt: skip
+    p.add_argument(
+        "--print-conn", metavar="PROTOCOL", choices=("json", "xml", "get"),
+        help="print the Airflow connection (JSON) for these options and exit",
+    )  # fmt: skip
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     emulator = CascadeEmulator(
         host=args.host,
-        port=args.port,
+        port=0 if args.print_conn else args.port,
         prefix=args.prefix,
         login=args.login,
         password=args.password,
         token=args.token,
         time_scale=args.time_scale,
         repeat_window=args.repeat_window,
+        duplicate_answer=args.duplicate_answer,
     )
+    if args.print_conn:
+        conn = emulator.conn_dict(args.print_conn)
+        conn["port"] = args.port
+        emulator.stop()
+        print(json.dumps(conn))
+        return 0
     if args.bases:
         emulator.load_bases(args.bases)
+    if args.example_bases:
+        emulator.load_example_bases()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     emulator.start()
-    print(f"cascade-emulator listening on {emulator.url} (login {args.login})", flush=True)
+    window = emulator.behaviour.repeat_window
+    print(
+        f"cascade-emulator listening on {emulator.url} (login {args.login}; clock x"
+        f"{args.time_scale:g}; repeat window {window:g} s)",
+        flush=True,
+    )
+    print(
+        "Airflow connection: export AIRFLOW_CONN_CASCADE_DEFAULT="
+        f"'{json.dumps(emulator.conn_dict('json'))}'",
+        flush=True,
+    )
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
     emulator.stop()

@@ -4,6 +4,7 @@ On Airflow 3.2/3.3 the trigger's ``aget_connection`` finds nothing there; the ho
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,3 +46,17 @@ def test_deferred_wait_reads_a_database_connection(
     prices = xcom(run, "wait_for_delivery", key="prices")
     assert ids and set(prices) == set(ids)
     assert cascade_gateway.counters["state_queries"] >= 2  # the poke, then the trigger
+
+
+def test_async_read_of_a_missing_connection_still_says_so(
+    airflow_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fallback is a second read, not a default: a connection nobody defined stays an
+    error naming it."""
+    from airflow.providers.common.compat.sdk import AirflowNotFoundException
+
+    from airflow_provider_cascade.hooks.cascade import CascadeHook
+
+    monkeypatch.delenv("AIRFLOW_CONN_CASCADE_NOWHERE", raising=False)
+    with pytest.raises(AirflowNotFoundException, match="cascade_nowhere"):
+        asyncio.run(CascadeHook("cascade_nowhere").aget_settings())

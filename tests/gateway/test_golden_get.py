@@ -10,12 +10,10 @@ from airflow_provider_cascade.gateway import (
     CascadeAuthError,
     CascadeDuplicateRequestError,
     CascadeGatewayError,
-    CodecSettings,
-    GetCodec,
-    HttpResponse,
     Message,
     MessageStatus,
 )
+from airflow_provider_cascade.gateway.codec import CodecSettings, GetCodec, HttpResponse
 from tests.golden import raw, request_text
 
 

@@ -13,14 +13,16 @@ from airflow_provider_cascade.gateway import (
     CascadeDuplicateRequestError,
     CascadeValidationError,
     Channel,
+    Message,
+    MessageStatus,
+)
+from airflow_provider_cascade.gateway.codec import (
     CodecSettings,
     HttpResponse,
     JsonCodec,
-    Message,
-    MessageStatus,
+    Part,
     SendBatch,
 )
-from airflow_provider_cascade.gateway._wire import Part
 from tests.golden import (
     SEND_RESPONSE_VALUES,
     STATE_RESPONSE_VALUES,
@@ -82,14 +84,18 @@ def test_send_response_document_example(login_settings: CodecSettings) -> None:
     results = JsonCodec(login_settings).parse_send(
         _three_part_batch(login_settings), HttpResponse(200, body)
     )
-    assert [(r.message_index, r.phone) for r in results] == [
-        (0, "79801234567"),
-        (0, "79800000001"),
-        (0, "79800000004"),
-        (0, "79800000005"),
-        (1, "79800000002"),
-        (2, None),
+    assert [(r.message_index, r.phone, r.base) for r in results] == [
+        (0, "79801234567", None),
+        (0, "79800000001", None),
+        (0, "79800000004", "4"),  # base 4 expands to its phones at the gateway
+        (0, "79800000005", "4"),
+        (0, None, "5"),  # the example has no row for base 5
+        (1, "79800000002", None),
+        (2, "79800000002", None),  # the whole message refused: one result per recipient
     ]
+    assert [r.client_id_message for r in results] == ["111", "112", None, None, None, "113", "113"]
+    assert results[4].answer_missing and not results[4].accepted
+    assert not any(r.answer_missing for i, r in enumerate(results) if i != 4)
     first = results[0]
     assert first.id_message == "1000123" and first.client_id_message == "111"
     assert first.error is None and first.accepted and first.parts == 1
@@ -99,9 +105,9 @@ def test_send_response_document_example(login_settings: CodecSettings) -> None:
     assert dup.error == "Данное сообщение уже было отправлено."
     assert results[2].base == "4" and not results[2].accepted
     assert results[2].error == "Номер телефона присутствует в стоп-листе."
-    assert results[4].id_message == "1000124"
-    assert results[4].channel_ids == {Channel.VIBER: "502", Channel.SMS: "701"}
-    assert results[5].error == "Такого отправителя нет." and not results[5].accepted
+    assert results[5].id_message == "1000124"
+    assert results[5].channel_ids == {Channel.VIBER: "502", Channel.SMS: "701"}
+    assert results[6].error == "Такого отправителя нет." and not results[6].accepted
 
 
 def test_error_document_raises_typed_error(login_settings: CodecSettings) -> None:

@@ -9,14 +9,8 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from airflow_provider_cascade.gateway import (
-    CascadeAuthError,
-    CodecSettings,
-    HttpResponse,
-    Message,
-    MessageStatus,
-    XmlCodec,
-)
+from airflow_provider_cascade.gateway import CascadeAuthError, Message, MessageStatus, Recipient
+from airflow_provider_cascade.gateway.codec import CodecSettings, HttpResponse, XmlCodec
 from tests.golden import (
     SEND_RESPONSE_VALUES,
     STATE_RESPONSE_VALUES,
@@ -78,7 +72,11 @@ def test_send_response_document_example(login_settings: CodecSettings) -> None:
     template = Message.from_gateway(
         json.loads(request_text("json_send_request.json"))["message"][1]
     )
-    messages = [Message(template.channels, [f"7980000000{i}"]) for i in range(3)]
+    messages = [  # the recipients the document's answer speaks about
+        Message(template.channels, [Recipient("79801234567", 111), Recipient("79800000001", 112)]),
+        Message(template.channels, [Recipient("79800000004", 113)]),
+        Message(template.channels, ["79800000002"]),
+    ]
     codec = XmlCodec(login_settings)
     (batch,) = codec.send_batches(messages)
     body = fill_text(raw("xml_send_response.xml"), SEND_RESPONSE_VALUES).encode()
@@ -87,8 +85,9 @@ def test_send_response_document_example(login_settings: CodecSettings) -> None:
         (0, "79801234567", True),
         (0, "79800000001", False),
         (1, "79800000004", True),
-        (2, None, False),
+        (2, "79800000002", False),  # the whole message refused
     ]
+    assert [r.client_id_message for r in results] == ["111", "112", "113", None]
     assert results[0].id_message == "1000123" and results[0].error is None
     assert results[1].error == "Номер телефона присутствует в стоп-листе."
     assert results[3].error == "Такого отправителя нет."

@@ -43,7 +43,7 @@ def test_async_refused_connection_is_typed(
 
     async def poll() -> None:
         client = await CascadeHook().aget_client()
-        client.policy = RetryPolicy(attempts=2, backoff=0.01)
+        client.policy = RetryPolicy(retry_limit=1, retry_delay=0.01)
         try:
             await client.get_states(["1"])
         finally:

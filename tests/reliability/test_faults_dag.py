@@ -6,10 +6,18 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from airflow_provider_cascade.testing.dagruns import run_dag, task_states, xcom
 from airflow_provider_cascade.testing.emulator import CascadeEmulator
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="the clients no longer resend a send that may have arrived (send_batch contract); "
+    "the send operator must resume through the campaign ledger (resend after the repeat "
+    "window with the same client ids). Remove this mark when the ledger is merged.",
+)
 def test_5000_recipient_campaign_with_dropped_answers(
     airflow_home: Path, cascade_conn: str, cascade_gateway: CascadeEmulator, figures: Counter[str]
 ) -> None:

@@ -51,6 +51,8 @@ BODIES: list[tuple[str, bytes, int, str, type[CascadeError], str]] = [
      "application/json", CascadeError, ""),
     ("HTTP 500", b"oops", 500, "text/html", CascadeServerError, "HTTP 500"),
     ("HTTP 503", b"", 503, "text/html", CascadeServerError, "HTTP 503"),
+    ("UTF-32 lookalike JSON", b"\x00\x00\x00\x7f\x7f\x7f\x7f\x7f", 200, "application/json",
+     CascadeError, ""),
     ("HTTP 404 page", b"<html>not here</html>", 404, "text/html", CascadeError, ""),
 ]  # fmt: skip
 
@@ -62,7 +64,7 @@ def hook_for(gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, protocol: str
     gw.gateway.add_account(gw.login, SECRET, (gw.token,))
     monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", json.dumps(conn))
     hook = CascadeHook()
-    hook.client.policy = RetryPolicy(attempts=2, backoff=0.01)
+    hook.client.policy = RetryPolicy(retry_limit=1, retry_delay=0.01)
     return hook
 
 
@@ -99,7 +101,7 @@ def test_hostile_body(
                                                               "JSON list", "object where a string goes",
                                                               "message list too long", "billion laughs",
                                                               "external entity", "truncated JSON",
-                                                              "5 MB of JSON noise"):  # fmt: skip
+                                                              "5 MB of JSON noise", "UTF-32 lookalike JSON"):  # fmt: skip
         # The GET status answer is free text: anything that is not a state is an error text
         # about that message, reported as state ERROR, never as a crash.
         cascade_gateway.faults.reply_next(body, status=status, content_type=ctype, n=2)
@@ -146,7 +148,7 @@ def test_transport_faults(
         conn = json.loads(__import__("os").environ["AIRFLOW_CONN_CASCADE_DEFAULT"])
         monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", json.dumps({**conn, "port": 1}))
         hook = CascadeHook()
-        hook.client.policy = RetryPolicy(attempts=2, backoff=0.01)
+        hook.client.policy = RetryPolicy(retry_limit=1, retry_delay=0.01)
     elif fault == "slow":
         cascade_gateway.faults.slow_next(2, seconds=1.0)
     elif fault == "reset before":

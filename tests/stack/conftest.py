@@ -69,7 +69,7 @@ def airflow_stack() -> Iterator[Stack]:
     home = Path(tempfile.mkdtemp(prefix="cascade-stack-"))
     dags = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     port = free_port()
-    emulator = CascadeEmulator(time_scale=600, repeat_window=0).start()  # 60 min in 6 s
+    emulator = CascadeEmulator(time_scale=600).start()  # 60 min in 6 s; repeat window 1 s
     bindir = str(Path(sys.executable).parent)
     env = {
         **os.environ,

@@ -7,10 +7,15 @@ Use it as a context manager::
         ...
         gw.requests          # what arrived
         gw.deliveries        # what was accepted, per recipient
+
+The once-a-minute rule is always on unless ``repeat_window=0`` is asked for: by default its
+window is one gateway minute on the emulator's clock, never shorter than one real second
+(:func:`scaled_repeat_window`). ``conn_uri`` tells the provider the same window.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections import Counter
@@ -20,7 +25,16 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
-from ._behaviour import DEFAULT_PRICES, LAST_DIGIT, Behaviour, Outcome, sms_parts
+from ._behaviour import (
+    DEFAULT_PRICES,
+    DUPLICATE_ANSWERS,
+    LAST_DIGIT,
+    MIN_REPEAT_WINDOW,
+    Behaviour,
+    Outcome,
+    scaled_repeat_window,
+    sms_parts,
+)
 from ._faults import Faults
 from ._gateway import Delivery, Gateway
 from ._server import EmulatorServer, RecordedRequest
@@ -28,17 +42,23 @@ from ._server import EmulatorServer, RecordedRequest
 DEFAULT_LOGIN = "demo"
 DEFAULT_PASSWORD = "demo-secret"
 DEFAULT_TOKEN = "demo-token"
+EXAMPLE_BASES = Path(__file__).with_name("example_bases.json")
+"""The recipient bases the example DAGs send to (1001, 1002 and the stop list 1003)."""
 
 __all__ = [
     "DEFAULT_LOGIN",
     "DEFAULT_PASSWORD",
     "DEFAULT_PRICES",
     "DEFAULT_TOKEN",
+    "DUPLICATE_ANSWERS",
+    "EXAMPLE_BASES",
     "LAST_DIGIT",
+    "MIN_REPEAT_WINDOW",
     "CascadeEmulator",
     "Delivery",
     "Outcome",
     "RecordedRequest",
+    "scaled_repeat_window",
     "sms_parts",
 ]
 
@@ -54,13 +74,23 @@ class CascadeEmulator:
         password: str = DEFAULT_PASSWORD,
         token: str = DEFAULT_TOKEN,
         time_scale: float = 1.0,
-        repeat_window: float = 60.0,
+        repeat_window: float | None = None,
+        duplicate_answer: str = "with_id",
         prices: dict[str, Decimal] | None = None,
         bases: dict[str, list[tuple[str, str]]] | None = None,
     ) -> None:
-        behaviour = Behaviour(time_scale=time_scale, repeat_window=repeat_window)
+        """``time_scale``: gateway seconds per real second. ``repeat_window``: real seconds
+        within which an identical request is refused (None: one gateway minute, at least
+        one real second; 0: the rule off). ``duplicate_answer``: how a repeated
+        ``client_id_message`` is answered, ``"with_id"`` or ``"without_id"``."""
+        if repeat_window is None:
+            repeat_window = scaled_repeat_window(time_scale)
+        behaviour = Behaviour(
+            time_scale=time_scale, repeat_window=repeat_window, duplicate_answer=duplicate_answer
+        )
         if prices:
             behaviour.prices.update(prices)
+        self._initial = copy.deepcopy(behaviour)
         self.gateway = Gateway(behaviour)
         self.gateway.add_account(login, password, (token,))
         self.login, self.password, self.token = login, password, token
@@ -78,10 +108,12 @@ class CascadeEmulator:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread is not None:  # shutdown() would wait forever for a loop never run
+            self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+            self._thread = None
 
     def __enter__(self) -> CascadeEmulator:
         return self.start()
@@ -102,7 +134,8 @@ class CascadeEmulator:
         return f"http://{host!s}:{port}{prefix}"
 
     def conn_uri(self, protocol: str = "json", *, auth: str = "password", **extra: Any) -> str:
-        """An Airflow connection URI (for ``AIRFLOW_CONN_...``) pointing at this emulator."""
+        """An Airflow connection (JSON, for ``AIRFLOW_CONN_...``) pointing at this emulator;
+        its extra ``repeat_window`` is the emulator's window, so the provider waits as long."""
         return json.dumps(self.conn_dict(protocol, auth=auth, **extra))
 
     def conn_dict(
@@ -110,7 +143,6 @@ class CascadeEmulator:
     ) -> dict[str, Any]:
         host, port = self._server.server_address[:2]
         prefix = f"/{self._server.prefix}" if self._server.prefix else ""
-        # the provider waits out the same once-a-minute window as this emulator applies
         extras: dict[str, Any] = {
             "protocol": protocol,
             "repeat_window": self.behaviour.repeat_window,
@@ -134,6 +166,7 @@ class CascadeEmulator:
         return (
             f"cascade://{quote(self.login, safe='')}:{quote(self.password, safe='')}"
             f"@{host!s}:{port}/?protocol={protocol}&scheme=http"
+            f"&repeat_window={self.behaviour.repeat_window:g}"
         )
 
     # -- steering -----------------------------------------------------------------------
@@ -154,6 +187,10 @@ class CascadeEmulator:
     def add_base(self, base: str | int, numbers: list[tuple[str, str]]) -> None:
         self.gateway.add_base(str(base), numbers)
 
+    def load_example_bases(self) -> None:
+        """The bases the example DAGs use (shipped with the package: :data:`EXAMPLE_BASES`)."""
+        self.load_bases(EXAMPLE_BASES)
+
     def load_bases(self, path: str | Path) -> None:
         """Bases from JSON ``{"4": [{"phone": .., "name": ..}]}`` or CSV ``base,phone,name``."""
         text = Path(path).read_text(encoding="utf-8")
@@ -170,15 +207,21 @@ class CascadeEmulator:
             self.add_base(base, [(n["phone"], n.get("name", "")) for n in numbers])
 
     def reset(self) -> None:
-        """Forget messages, requests, counters, faults and outcome rules; restore the
-        account this emulator was made with (bases and other settings stay)."""
+        """Forget messages, requests, counters, faults and recorded errors; restore the
+        account and every behaviour setting (clock scale, repeat window, duplicate answer,
+        prices, outcome rules) this emulator was made with. Bases stay."""
         self.gateway.reset()
         self.gateway.accounts.clear()
         self.gateway.add_account(self.login, self.password, (self.token,))
         self.faults.clear()
         with self._server.requests_lock:
             self._server.requests.clear()
-        self.gateway.behaviour.outcome_rules.clear()
+            self._server.internal_errors.clear()
+        initial = copy.deepcopy(self._initial)
+        if initial.time_scale != self.behaviour.time_scale:
+            self.gateway.set_time_scale(initial.time_scale)
+        initial.time_scale = self.behaviour.time_scale
+        self.gateway.behaviour = initial
 
     # -- inspection ---------------------------------------------------------------------
     @property
@@ -197,7 +240,24 @@ class CascadeEmulator:
             return Counter(self.gateway.counters)
 
     def accepted_per_phone(self) -> Counter[str]:
+        """How many times each phone was accepted (a message each time)."""
         return Counter(d.phone for d in self.deliveries)
+
+    def accepted_per_client_id(self) -> Counter[str]:
+        """How many times each ``client_id_message`` was accepted (the gateway's rule makes
+        this at most 1; a test of the provider asserts it through this)."""
+        return Counter(d.client_id_message for d in self.deliveries if d.client_id_message)
+
+    def duplicates(self) -> dict[str, int]:
+        """Phones accepted more than once, with their counts: ``{}`` when nobody was
+        messaged twice."""
+        return {phone: n for phone, n in self.accepted_per_phone().items() if n > 1}
+
+    @property
+    def internal_errors(self) -> list[str]:
+        """Tracebacks of the emulator's own failures (each answered with HTTP 500)."""
+        with self._server.requests_lock:
+            return list(self._server.internal_errors)
 
     def state(self, id_message: str) -> dict[str, str]:
         """The state row the gateway would answer now, without counting a request."""

@@ -55,6 +55,22 @@ LAST_DIGIT = {
     "9": Outcome.UNREAD,
 }
 
+DUPLICATE_ANSWERS = ("with_id", "without_id")
+
+GATEWAY_REPEAT_WINDOW = 60.0
+"""The document: the same request at most once a minute (gateway seconds)."""
+
+MIN_REPEAT_WINDOW = 1.0
+"""Real seconds: a scaled window never gets shorter than this, so a client that repeats a
+request at once (or after a short retry backoff) is still refused, however fast the clock."""
+
+
+def scaled_repeat_window(time_scale: float) -> float:
+    """The once-a-minute window in real seconds for a clock running ``time_scale`` times
+    faster: one gateway minute, but at least :data:`MIN_REPEAT_WINDOW`."""
+    return max(GATEWAY_REPEAT_WINDOW / time_scale, MIN_REPEAT_WINDOW)
+
+
 DEFAULT_PRICES = {
     "viber": Decimal("0.55"),
     "whatsapp": Decimal("0.80"),
@@ -75,9 +91,23 @@ class Behaviour:
     delivery_minutes: float = 1.0
     #: real seconds within which an identical request is refused; 0 turns the rule off
     repeat_window: float = 60.0
-    #: how a duplicate client_id_message is answered: "earlier_id" or "error"
-    duplicate_reply: str = "earlier_id"
+    #: how a repeated client_id_message is answered (the document does not say): "with_id"
+    #: (the earlier id_message and the error text) or "without_id" (the error text only)
+    duplicate_answer: str = "with_id"
     timezone: str = "Europe/Moscow"
+
+    def __post_init__(self) -> None:
+        if self.duplicate_answer not in DUPLICATE_ANSWERS:
+            raise ValueError(f"duplicate_answer must be one of {DUPLICATE_ANSWERS}")
+
+    @property
+    def duplicate_reply(self) -> str:
+        """Deprecated spelling of :attr:`duplicate_answer` ("earlier_id" / "error")."""
+        return "earlier_id" if self.duplicate_answer == "with_id" else "error"
+
+    @duplicate_reply.setter
+    def duplicate_reply(self, value: str) -> None:
+        self.duplicate_answer = {"earlier_id": "with_id", "error": "without_id"}[value]
 
     def outcome(self, phone: str) -> Outcome:
         for pattern, outcome in self.outcome_rules:

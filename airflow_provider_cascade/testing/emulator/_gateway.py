@@ -22,8 +22,14 @@ STOP_LIST_ERROR = "Номер телефона присутствует в ст�
 UNKNOWN_ID = "Сообщение с таким ID не принималось"
 CHANNELS = ("viber", "whatsapp", "vk", "sms")
 VALIDITY_FIELD = {"viber": "validity_period_viber", "whatsapp": "validity_period_whatsapp"}
+STATE_FIELDS = (
+    "id_message", "time_change_state", "state", "state_sms", "state_viber", "state_whatsapp",
+    "state_vk", "num_parts_sms", "price_sms", "price_viber", "price_whatsapp", "price_vk",
+)  # fmt: skip
+"""Every field of a status row, in the document's order."""
 _PHONE = re.compile(r"[1-9][0-9]{6,14}")
-_TIME_SEND = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
+_TIME_SEND = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}")
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
 class Refusal(Exception):
@@ -157,7 +163,7 @@ class Gateway:
             return [self._send_one(account, m) for m in messages]
 
     def _send_one(self, account: str, message: ParsedMessage) -> list[dict[str, str]] | str:
-        error = message_error(message.fields)
+        error = message_error(message.fields, message.bases, self.behaviour.timezone)
         if error is not None:
             self.counters["messages_refused"] += 1
             return error
@@ -208,8 +214,8 @@ class Gateway:
             if earlier is not None:
                 self.counters["duplicates_refused"] += 1
                 row = {**head, "phone": phone, "error": DUPLICATE_ERROR}
-                if self.behaviour.duplicate_reply == "earlier_id":
-                    row["id_message"] = earlier
+                if self.behaviour.duplicate_answer == "with_id":
+                    row = {"id_message": earlier, **row}
                 return row
         delivery = self._deliver(account, plan, phone, client_id, base, base_time)
         if client_id is not None:
@@ -241,9 +247,9 @@ class Gateway:
         attempts, final = timeline
         start = self.now()
         wanted = base_time or fields.get("time_send")
-        if wanted:
-            tz = ZoneInfo(self.behaviour.timezone)
-            at = datetime.strptime(str(wanted), "%Y-%m-%d %H:%M").replace(tzinfo=tz)
+        if wanted:  # checked by message_error: always a valid time here
+            at = parse_time_send(str(wanted), self.behaviour.timezone)
+            assert at is not None
             start = max(start, at.astimezone(timezone.utc))
         delivery = Delivery(
             id_message=str(next(self._ids)),
@@ -316,7 +322,10 @@ class Gateway:
             self.counters["state_queries"] += 1
             delivery = self.deliveries.get(id_message)
             if delivery is None or delivery.account != account:
-                return {"id_message": id_message, "time_change_state": "", "state": UNKNOWN_ID}
+                # the document: every field present, empty, the state being the error text
+                row = dict.fromkeys(STATE_FIELDS, "")
+                row.update(id_message=id_message, state=UNKNOWN_ID)
+                return row
             return self._state_row(delivery)
 
     def _state_row(self, d: Delivery) -> dict[str, str]:
@@ -369,12 +378,31 @@ def _fill(value: Any, values: dict[str, str]) -> Any:
     return value
 
 
-def message_error(fields: dict[str, Any]) -> str | None:
+def is_digits(value: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also takes "²" and "١٢٣"."""
+    return _ASCII_DIGITS.fullmatch(value) is not None
+
+
+def parse_time_send(value: str, zone: str) -> datetime | None:
+    """``YYYY-MM-DD hh:mm`` as a real time in ``zone``, or None (``2017-11-23 25:99``)."""
+    if _TIME_SEND.fullmatch(value) is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(zone))
+    except ValueError:
+        return None
+
+
+def message_error(
+    fields: dict[str, Any],
+    bases: list[tuple[str, str | None]] | None = None,
+    zone: str = "Europe/Moscow",
+) -> str | None:
     """The emulator's own reading of the document's rules (independent of the client)."""
     used = []
     for channel in CHANNELS:
-        raw = fields.get(f"send_{channel}", "0") or "0"
-        if not str(raw).isdigit() or not 0 <= int(raw) <= 9:
+        raw = str(fields.get(f"send_{channel}", "0") or "0")
+        if not is_digits(raw) or not 0 <= int(raw) <= 9:
             return f"Неверное значение send_{channel}: допустимо от 0 до 9"
         if int(raw):
             used.append(channel)
@@ -389,7 +417,7 @@ def message_error(fields: dict[str, Any]) -> str | None:
                 return f"Текст {key} длиннее {limit} символов"
     if "sms" in used and not fields.get("text_sms"):
         return "Не указан текст text_sms"
-    if "vk" in used and not str(fields.get("templateId") or "").isdigit():
+    if "vk" in used and not is_digits(str(fields.get("templateId") or "")):
         return "Не указан templateId"
     for text_key, url_key in (
         ("button_text", "button_url"),
@@ -401,7 +429,15 @@ def message_error(fields: dict[str, Any]) -> str | None:
             return f"{text_key} длиннее 19 символов"
     if fields.get("image_url") and not fields.get("button_text"):
         return "Для изображения нужна кнопка (button_text и button_url)"
-    time_send = fields.get("time_send")
-    if time_send and _TIME_SEND.fullmatch(str(time_send)) is None:
-        return "Неверный формат time_send, ожидается YYYY-MM-DD hh:mm"
+    for key in ("validity_period_viber", "validity_period_whatsapp"):
+        value = str(fields.get(key) or "")
+        if value and (not is_digits(value) or int(value) < 1):
+            return f"Неверное значение {key}: ожидается число минут, например 60"
+    if str(fields.get("finale_viber_read") or "") not in ("", "0", "1"):
+        return "Неверное значение finale_viber_read: допустимо 0 или 1"
+    times = [("time_send", fields.get("time_send"))]
+    times += [(f"base {base}: time_send", when) for base, when in bases or []]
+    for where, when in times:
+        if when and parse_time_send(str(when), zone) is None:
+            return f"Неверный формат {where}, ожидается YYYY-MM-DD hh:mm"
     return None

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -13,9 +15,10 @@ from urllib.parse import urlsplit
 
 from . import _render as render
 from ._faults import Faults
-from ._gateway import REPEAT_ERROR, Gateway, Refusal
+from ._gateway import REPEAT_ERROR, Gateway, Refusal, is_digits
 from ._parse import Parsed, parse_get, parse_json, parse_xml
 
+XML_OR_JSON_ERROR = "Неверный запрос"
 ROUTES = {
     "sendmessage.php": "get",
     "sendmessagejson.php": "json",
@@ -23,6 +26,9 @@ ROUTES = {
     "xml/state_message.php": "xml-state",
 }
 MAX_BODY = 32 * 1024 * 1024
+MAX_URL_LENGTH = 2000
+"""The document: «Не стоит использовать URL длиной более 2,000 символов»."""
+URL_TOO_LONG = "Слишком длинный запрос: URL длиннее 2000 символов"
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,7 @@ class RecordedRequest:
     method: str
     path: str
     variant: str
-    kind: str  # "send", "state", "refused" or "fault"
+    kind: str  # "send", "state", "refused", "fault" or "error" (a bug in the emulator)
     query: str
     headers: dict[str, str]
     body: bytes
@@ -50,14 +56,18 @@ class EmulatorServer(ThreadingHTTPServer):
         self.prefix = prefix.strip("/")
         self.requests: list[RecordedRequest] = []
         self.requests_lock = threading.Lock()
+        #: tracebacks of the emulator's own failures (each answered with HTTP 500)
+        self.internal_errors: list[str] = []
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that gave up (timeout, reset) is normal here; anything else is not."""
-        import sys
-
         if isinstance(sys.exc_info()[1], OSError):
             return
-        super().handle_error(request, client_address)
+        self.internal_error(traceback.format_exc())
+
+    def internal_error(self, text: str) -> None:
+        with self.requests_lock:
+            self.internal_errors.append(text)
 
     def record(self, item: RecordedRequest) -> None:
         with self.requests_lock:
@@ -79,17 +89,26 @@ class Handler(BaseHTTPRequestHandler):
         self._handle("POST")
 
     def _handle(self, method: str) -> None:
+        """Every request gets an answer: a bug in the emulator is a 500 (and recorded in
+        ``internal_errors``), never a connection dropped in silence."""
+        try:
+            self._route(method)
+        except Exception:
+            self.server.internal_error(traceback.format_exc())
+            self.close_connection = True
+            self._send(500, b"emulator error", "text/plain")
+
+    def _route(self, method: str) -> None:
         split = urlsplit(self.path)
         path = split.path.strip("/")
         prefix = self.server.prefix
+        body = self._read_body()
+        if body is None:  # already answered
+            return None
         if prefix:
             if not (path == prefix or path.startswith(prefix + "/")):
                 return self._send(404, b"not found", "text/plain")
             path = path[len(prefix) :].strip("/")
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            return self._send(413, b"too large", "text/plain")
-        body = self.rfile.read(length) if length else b""
         if path.startswith("_emulator/"):
             return self._inspect(method, path[len("_emulator/") :], body)
         route = ROUTES.get(path)
@@ -97,23 +116,72 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(404, b"not found", "text/plain")
         self._gateway_call(method, path, route, split.query, body)
 
+    def _read_body(self) -> bytes | None:
+        """The body by Content-Length or chunked; None once a 400/413 has been answered."""
+        if self.headers.get("Transfer-Encoding", "").strip().lower() == "chunked":
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                line = self.rfile.readline(1024).split(b";")[0].strip()
+                try:
+                    length = int(line, 16)
+                except ValueError:
+                    self._refuse_body(400, b"bad chunked body")
+                    return None
+                size += length
+                if size > MAX_BODY:
+                    self._refuse_body(413, b"too large")
+                    return None
+                if length == 0:
+                    while self.rfile.readline(1024).strip():  # trailers
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(length))
+                self.rfile.readline(8)
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        if not is_digits(raw):
+            self._refuse_body(400, b"bad Content-Length")
+            return None
+        length = int(raw)
+        if length > MAX_BODY:
+            self._refuse_body(413, b"too large")
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _refuse_body(self, status: int, text: bytes) -> None:
+        self.close_connection = True  # the unread body would be taken for the next request
+        self._send(status, text, "text/plain")
+
+    def _url_length(self) -> int:
+        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+        return len(f"http://{host}{self.path}")
+
     def _gateway_call(self, method: str, path: str, route: str, query: str, body: bytes) -> None:
-        gateway = self.server.gateway
+        server, gateway = self.server, self.server.gateway
         variant = "xml" if route.startswith("xml") else route
         token = _bearer(self.headers.get("Authorization"))
         headers = {k: v for k, v in self.headers.items() if k.lower() != "authorization"}
-        kind, recipients = "refused", 0
-        fault = self.server.faults.take_queued()
+        parsed: Parsed | None = None
+        refusal: Refusal | None = None
         try:
-            if fault is None or fault.kind == "drop_after_accept":
-                parsed = self._parse(route, query, body)
-                kind = "state" if parsed.is_state else "send"
-                recipients = sum(len(m.phones) + len(m.bases) for m in parsed.messages)
-                fault = fault or self.server.faults.take_random(is_state=parsed.is_state)
-            if fault is not None and fault.kind != "drop_after_accept":
-                kind = "fault"
-                self._record(method, path, variant, kind, query, headers, body, recipients)
-                return self._fault(fault)
+            if route == "get" and self._url_length() > MAX_URL_LENGTH:
+                raise Refusal(URL_TOO_LONG)
+            parsed = self._parse(route, query, body)
+        except Refusal as exc:
+            refusal = exc
+        kind = "refused" if parsed is None else "state" if parsed.is_state else "send"
+        recipients = (
+            0 if parsed is None else sum(len(m.phones) + len(m.bases) for m in parsed.messages)
+        )
+        fault = server.faults.take_queued(None if parsed is None else kind)
+        if fault is None and parsed is not None and parsed.is_state:
+            fault = server.faults.take_random_state_failure()
+        if fault is not None:
+            self._record(method, path, variant, "fault", query, headers, body, recipients)
+            return self._fault(fault)
+        try:
+            if refusal is not None or parsed is None:
+                raise refusal or Refusal(XML_OR_JSON_ERROR)
             account = gateway.authenticate(
                 parsed.login if token is None else None,
                 parsed.password if token is None else None,
@@ -121,13 +189,12 @@ class Handler(BaseHTTPRequestHandler):
             )
             gateway.check_repeat(account, f"{method} {path}?{query}".encode() + body)
             answer = self._answer(variant, account, parsed)
-        except Refusal as refusal:
+        except Refusal as exc:
             self._record(method, path, variant, "refused", query, headers, body, recipients)
-            return self._send(200, _error(variant, str(refusal)), _ctype(variant))
+            return self._send(200, _error(variant, str(exc)), _ctype(variant))
         self._record(method, path, variant, kind, query, headers, body, recipients)
-        if (
-            fault is not None
-        ):  # drop_after_accept: the gateway did the work, the client hears nothing
+        if server.faults.take_drop(kind):
+            # drop after accept: the gateway did the work, the client hears nothing
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return None
@@ -149,7 +216,7 @@ class Handler(BaseHTTPRequestHandler):
                 return rows[0]["state"].encode("utf-8")
             return render.json_states(rows) if variant == "json" else render.xml_states(rows)
         if variant == "get":
-            bad = [p for p, _ in parsed.messages[0].phones if not p.isdigit() or len(p) > 15]
+            bad = [p for p, _ in parsed.messages[0].phones if not is_digits(p) or len(p) > 15]
             if bad:
                 raise Refusal(f"Неверный формат номера телефона: {bad[0]}")
         replies = gateway.send(account, parsed.messages)
