@@ -20,7 +20,7 @@ from ..gateway import (
     Message,
     Variant,
 )
-from ..gateway._defaults import MAX_TRANSIENT_FAILURES, POLL_INTERVAL, REPEAT_WINDOW
+from ..gateway._defaults import MAX_TRANSIENT_FAILURES, REPEAT_WINDOW
 from ..gateway._timefmt import zone
 from ..hooks.cascade import CascadeHook
 from ..ledger import (
@@ -101,9 +101,10 @@ class _CascadeSendOperator(BaseOperator):
         durable: bool = True,
         wait_for_completion: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float = POLL_INTERVAL,
+        poll_interval: float | None = None,
         wait_timeout: timedelta | float = timedelta(hours=24),
         max_transient_failures: int = MAX_TRANSIENT_FAILURES,
+        hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         if "retry_policy" not in kwargs and (policy := default_retry_policy()) is not None:
@@ -117,10 +118,11 @@ class _CascadeSendOperator(BaseOperator):
         self.max_failure_ratio = max_failure_ratio
         self.ledger = ledger
         self.durable = durable
+        self.hook_params = dict(hook_params or {})
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         check_wait_args("poll_interval", poll_interval, max_transient_failures)
-        self.poll_interval = float(poll_interval)
+        self.poll_interval = None if poll_interval is None else float(poll_interval)
         self.max_transient_failures = max_transient_failures
         self.wait_timeout = (
             wait_timeout.total_seconds()
@@ -130,7 +132,7 @@ class _CascadeSendOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> CascadeHook:
-        return CascadeHook(self.cascade_conn_id)
+        return CascadeHook(self.cascade_conn_id, **self.hook_params)
 
     # -- what to send: subclasses ------------------------------------------------------------
     def feed(self, plan: Plan) -> Feed:

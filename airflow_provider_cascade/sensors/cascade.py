@@ -51,7 +51,8 @@ class CascadeMessageStateSensor(BaseSensorOperator):
     """Asks once; if messages are still in flight, defers to the triggerer (or keeps poking).
 
     Status queries are at least the connection's ``repeat_window`` apart (the gateway refuses
-    an identical request within it): a shorter ``poke_interval`` is raised to it.
+    an identical request within it): a shorter ``poke_interval`` is raised to it, and without
+    one the sensor asks as often as that window allows.
     """
 
     template_fields: Sequence[str] = ("id_messages",)
@@ -65,8 +66,11 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         fail_on_undelivered: bool = False,
         max_transient_failures: int = MAX_TRANSIENT_FAILURES,
+        hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        # without poke_interval: as often as the gateway allows (the connection's window)
+        self.poke_interval_asked = "poke_interval" in kwargs
         kwargs.setdefault("poke_interval", POLL_INTERVAL)
         super().__init__(**kwargs)
         check_wait_args("poke_interval", self.poke_interval, max_transient_failures)
@@ -75,11 +79,12 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         self.deferrable = deferrable
         self.fail_on_undelivered = fail_on_undelivered
         self.max_transient_failures = max_transient_failures
+        self.hook_params = dict(hook_params or {})
         self._wait: StatusWait | None = None
 
     @cached_property
     def hook(self) -> CascadeHook:
-        return CascadeHook(self.cascade_conn_id)
+        return CascadeHook(self.cascade_conn_id, **self.hook_params)
 
     def ledger_refs(self) -> list[dict[str, Any]]:
         """References to campaign ledgers: a send from a file returns one, a mapped send a
@@ -103,14 +108,14 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         ids = normalize_ids(self.id_messages)
         bad = next((i for i in ids if not (i.isascii() and i.isdigit())), None)
         if bad is not None:
-            raise CascadeValidationError("id_messages", f"must be numeric ids (got {bad!r})")
+            raise CascadeValidationError("id_message", f"must be a numeric id (got {bad!r})")
         return ids
 
     def _start(self) -> StatusWait:
         """The wait for this task: ids, the connection's window, the interval raised to it."""
         if self._wait is None:
             settings = WaitSettings(
-                float(self.poke_interval),
+                float(self.poke_interval) if self.poke_interval_asked else None,
                 self.hook.settings.repeat_window,
                 self.max_transient_failures,
             )

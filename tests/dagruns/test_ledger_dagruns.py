@@ -147,3 +147,21 @@ def test_sharded_campaign_example(env: CascadeEmulator) -> None:
     assert len({r["cascade_ledger"] for r in refs}) == 3
     assert sum(r["accepted"] for r in refs) == 300
     assert xcom(dr, "delivered", "price_totals")["by_channel"] == cost(env)
+
+
+def test_hook_params_reach_the_client(env: CascadeEmulator) -> None:
+    from airflow_provider_cascade.operators.cascade import CascadeSendMessageOperator
+    from airflow_provider_cascade.sensors.cascade import CascadeMessageStateSensor
+
+    op = CascadeSendMessageOperator(
+        task_id="s", phones=["79000000001"], channels=[{"channel": "sms", "sender": "S", "text": "x"}],
+        hook_params={"retry_limit": 7, "retry_delay": 0.25},
+    )  # fmt: skip
+    assert (op.hook.get_conn().policy.retry_limit, op.hook.get_conn().policy.retry_delay) == (
+        7,
+        0.25,
+    )
+    sensor = CascadeMessageStateSensor(
+        task_id="w", id_messages=["1"], hook_params={"retry_limit": 0}
+    )
+    assert sensor.hook.get_conn().policy.retry_limit == 0
