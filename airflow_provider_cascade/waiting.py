@@ -36,12 +36,8 @@ from .gateway import (
     StateSummary,
     summarize,
 )
-from .gateway._defaults import (
-    MAX_TRANSIENT_FAILURES,
-    POLL_INTERVAL,
-    PROGRESS_LOG_EVERY,
-    REPEAT_WINDOW,
-)
+from .gateway._defaults import MAX_TRANSIENT_FAILURES, PROGRESS_LOG_EVERY, REPEAT_WINDOW
+from .ledger._wait import Progress
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -52,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "TRANSIENT",
     "UNDELIVERED",
+    "LedgerWait",
     "StatusWait",
     "WaitSettings",
     "apoll",
@@ -61,6 +58,8 @@ __all__ = [
     "event_payload",
     "final_line",
     "finish",
+    "finish_ledgers",
+    "ledger_wait_after_event",
     "poll",
     "states_from_event",
 ]
@@ -76,8 +75,11 @@ class _Log(Protocol):
 
 
 def check_wait_args(interval_field: str, interval: object, max_transient_failures: object) -> None:
-    """Refuse bad wait arguments when the task is built, naming the field."""
-    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval >= 0:
+    """Refuse bad wait arguments when the task is built, naming the field (an interval of
+    None means "as often as the gateway allows")."""
+    if interval is None:
+        pass
+    elif isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval >= 0:
         raise CascadeValidationError(interval_field, f"must be seconds >= 0 (got {interval!r})")
     if (
         isinstance(max_transient_failures, bool)
@@ -93,18 +95,19 @@ def check_wait_args(interval_field: str, interval: object, max_transient_failure
 class WaitSettings:
     """How often a wait may ask, and how many transient failures in a row it tolerates."""
 
-    interval: float = POLL_INTERVAL
+    interval: float | None = None
+    """Seconds between queries as asked; None: as often as the gateway allows (the window)."""
     window: float = REPEAT_WINDOW
     max_transient_failures: int = MAX_TRANSIENT_FAILURES
 
     @property
     def period(self) -> float:
         """Seconds between two status queries: the interval, raised to the repeat window."""
-        return max(self.interval, self.window)
+        return self.window if self.interval is None else max(self.interval, self.window)
 
     def raised_note(self) -> str | None:
-        """What to log once when the interval had to be raised to the window."""
-        if self.interval >= self.window:
+        """What to log once when an interval asked for had to be raised to the window."""
+        if self.interval is None or self.interval >= self.window:
             return None
         return (
             f"poll interval {self.interval:g} s is shorter than the gateway's repeat window "
@@ -255,6 +258,8 @@ def poll(
     pause = wait.delay(clock())
     if pause > 0:
         sleep(pause)
+    if isinstance(wait, LedgerWait):
+        return _poll_ledgers(hook, wait, log, clock)
     asked = wait.outstanding()
     try:
         got = hook.get_states(asked)
@@ -276,6 +281,8 @@ async def apoll(
     pause = wait.delay(clock())
     if pause > 0:
         await asyncio.sleep(pause)
+    if isinstance(wait, LedgerWait):
+        return await _apoll_ledgers(client, wait, log, clock)
     asked = wait.outstanding()
     try:
         got = await client.get_states(asked)
@@ -325,6 +332,16 @@ def finish(
 def event_payload(status: str, wait: StatusWait, message: str = "") -> dict[str, Any]:
     """A trigger event: JSON, a status and counts first, then the states the task needs."""
     summary = wait.summary()
+    if isinstance(wait, LedgerWait):
+        return {
+            "status": status,
+            "message": message,
+            "total": summary.total,
+            "final": summary.final,
+            "counts": summary.by_state,
+            "last_query_at": wait.last_query_at,
+            "ledgers": wait.urls,
+        }
     return {
         "status": status,
         "message": message,
@@ -349,3 +366,149 @@ def describe_event(payload: Mapping[str, Any]) -> str:
 
 def states_from_event(event: Mapping[str, Any]) -> dict[str, MessageState]:
     return {k: MessageState.from_dict(v) for k, v in (event.get("states") or {}).items()}
+
+
+# -- waiting on campaign ledgers (sends of any size) ----------------------------------------
+class LedgerWait(StatusWait):
+    """A wait over campaign ledgers (one per send, or per shard): ids are read from the
+    ledgers a batch at a time and states written beside them, so memory, XCom and trigger
+    events hold counts only. The same period, failure and logging policy as :class:`StatusWait`;
+    a query goes out once per round for each batch, rounds ``period`` apart."""
+
+    def __init__(
+        self,
+        ledgers: Sequence[Mapping[str, Any] | str],
+        settings: WaitSettings,
+        *,
+        last_query_at: float | None = None,
+        last_progress: str | None = None,
+        log_every: float = PROGRESS_LOG_EVERY,
+    ) -> None:
+        from .ledger import LedgerWatch
+
+        super().__init__(
+            [], settings, last_query_at=last_query_at, last_progress=last_progress,
+            log_every=log_every,
+        )  # fmt: skip
+        self.watches = [LedgerWatch(dict(r) if isinstance(r, Mapping) else r) for r in ledgers]
+        self.urls = [w.ledger.url for w in self.watches]
+        self.progress = Progress()
+        self.rounds = 0
+
+    def outstanding(self) -> list[str]:
+        return []
+
+    @property
+    def done(self) -> bool:
+        return self.rounds > 0 and self.progress.done
+
+    def summary(self) -> StateSummary:
+        p = self.progress
+        totals = p.price_totals()
+        return StateSummary(p.total, p.final, dict(p.by_state), {}, totals["by_channel"],
+                            totals["total"])  # fmt: skip
+
+    def record_round(self, progress: Progress, now: float) -> None:
+        self.queries += 1
+        self.rounds += 1
+        self.last_query_at = now
+        self.failures = 0
+        self.progress = progress
+        self.refused = progress.refused
+
+    def progress_line(self, now: float) -> str | None:
+        if self.rounds == 0:
+            return None
+        text = progress_text(self.summary(), self.progress.total)
+        if text == self.logged_progress and now - self._logged_at < self._log_every:
+            return None
+        self.logged_progress, self._logged_at = text, now
+        return f"Cascade: {text}"
+
+    def states_locations(self) -> list[str]:
+        return [w.states_url for w in self.watches]
+
+
+def _poll_ledgers(
+    hook: CascadeHook, wait: LedgerWait, log: _Log | logging.Logger, clock: Callable[[], float]
+) -> bool:
+    total = Progress()
+    try:
+        for watch in wait.watches:
+            total.merge(watch.poll(hook.get_states))
+    except CascadeError as exc:
+        log.warning("%s", wait.record_failure(exc, clock()))
+        return False
+    _after_round(wait, total, clock(), log)
+    return wait.done
+
+
+async def _apoll_ledgers(
+    client: AsyncCascadeClient,
+    wait: LedgerWait,
+    log: _Log | logging.Logger,
+    clock: Callable[[], float],
+) -> bool:
+    total = Progress()
+    try:
+        for watch in wait.watches:
+            total.merge(await watch.apoll(client.get_states))
+    except CascadeError as exc:
+        log.warning("%s", wait.record_failure(exc, clock()))
+        return False
+    _after_round(wait, total, clock(), log)
+    return wait.done
+
+
+def _after_round(
+    wait: LedgerWait, progress: Progress, now: float, log: _Log | logging.Logger
+) -> None:
+    wait.record_round(progress, now)
+    if wait.refused:
+        log.info("%s", wait.refusal_note())
+    line = wait.progress_line(now)
+    if line is not None:
+        log.info("%s", line)
+
+
+def finish_ledgers(
+    context: Context | Mapping[str, Any],
+    wait: LedgerWait,
+    log: _Log | logging.Logger,
+    *,
+    fail_on_undelivered: bool = False,
+) -> dict[str, Any]:
+    """Push ``price_totals`` and ``state_counts`` (exact decimals as strings) and where the
+    per-message states and prices are; return the same small dict."""
+    summary = wait.summary()
+    log.info("Cascade: %s; states and prices per message in %s", final_line(summary),
+             ", ".join(wait.states_locations()))  # fmt: skip
+    value = {
+        "total": summary.total,
+        "final": summary.final,
+        "state_counts": summary.by_state,
+        "price_totals": summary.totals(),
+        "states": wait.states_locations(),
+    }
+    ti = context["ti"]
+    ti.xcom_push(key="price_totals", value=value["price_totals"])
+    ti.xcom_push(key="state_counts", value=value["state_counts"])
+    if fail_on_undelivered:
+        bad = [i for w in wait.watches for i in w.undelivered()][:5]
+        if bad:
+            raise CascadeError(f"messages not delivered, e.g. {bad}")
+    return value
+
+
+def ledger_wait_after_event(
+    event: Mapping[str, Any], settings: WaitSettings | None = None
+) -> LedgerWait:
+    """The finished wait, rebuilt in the task from what the trigger's last round stored."""
+    wait = LedgerWait(list(event.get("ledgers") or []), settings or WaitSettings())
+    total = Progress()
+    for watch in wait.watches:
+        stored = watch.stored_progress()
+        if stored is not None:
+            total.merge(stored)
+    wait.record_round(total, time.time())
+    return wait

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import Any
 
 from ..gateway import CascadeValidationError, Message, Recipient
-from ..gateway.codec import MAX_CLIENT_ID, as_message, comma_list
+from ..gateway.codec import as_message, comma_list
+from ..ledger._client_ids import stable_client_id
 
 
 def build_messages(
@@ -45,12 +45,6 @@ def build_messages(
             time_send=time_send or None,
         )
     ]
-
-
-def stable_client_id(*parts: object) -> str:
-    """A number in 1..2^63-1 that is the same for the same task instance and recipient."""
-    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
-    return str(int.from_bytes(digest[:8], "big") & MAX_CLIENT_ID or 1)
 
 
 def with_client_ids(messages: list[Message], run_key: tuple[object, ...]) -> list[Message]:

@@ -1,25 +1,41 @@
-"""Operators that send messages: single notifications, personalised batches, base campaigns."""
+"""Operators that send messages: single notifications, personalised batches, recipient files
+of any size and base campaigns, every one through the campaign ledger."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from itertools import chain
+from typing import Any
 
-from airflow.providers.common.compat.sdk import BaseOperator, conf
+from airflow.providers.common.compat.sdk import BaseOperator, Context, conf
 
 from ..gateway import (
+    CascadeAuthError,
+    CascadeDuplicateRequestError,
     CascadeError,
     CascadeValidationError,
     Message,
-    SendResult,
     Variant,
-    summarize_send,
 )
-from ..gateway._defaults import MAX_TRANSIENT_FAILURES
+from ..gateway._defaults import MAX_TRANSIENT_FAILURES, REPEAT_WINDOW
+from ..gateway._timefmt import zone
 from ..hooks.cascade import CascadeHook
+from ..ledger import (
+    Ledger,
+    LedgerSender,
+    Plan,
+    Totals,
+    check_not_past,
+    default_root,
+    read_messages,
+    read_recipients,
+    split_recipients_file,
+    task_folder,
+)
+from ..ledger._sources import Chunk
 from ..triggers.cascade import CascadeMessageStateTrigger
 from ..waiting import (
     StatusWait,
@@ -31,63 +47,82 @@ from ..waiting import (
     poll,
     states_from_event,
 )
-from ._build import build_messages, with_client_ids
-
-if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import Context
+from ._build import build_messages
 
 RESULTS_KEY = "send_results"
+SUMMARY_KEY = "send_summary"
+STATE_STORE_KEY = "cascade_ledger"
+Feed = Iterable[tuple[int, Message, Iterable[Any]]]
 
 
-def run_key(context: Any) -> tuple[object, ...]:
+def run_key(context: Context) -> tuple[object, ...]:
     ti = context["ti"]
     return (ti.dag_id, ti.run_id, ti.task_id, getattr(ti, "map_index", -1))
 
 
-class CascadeSendMessageOperator(BaseOperator):
-    """Send one message (``channels`` in cascade order + ``phones``) or many (``messages``).
-
-    Every phone gets a ``client_id_message`` derived from the task instance, so an Airflow
-    retry is refused by the gateway as a duplicate instead of messaging people twice.
-    XCom: ``return_value`` = accepted ``id_message``s; ``send_results`` = per recipient.
-    """
-
-    template_fields: Sequence[str] = (
-        "messages", "channels", "phones", "time_send", "name_delivery",
+def default_retry_policy() -> Any:
+    """Airflow 3.3+: fail at once on what no retry can fix; a repeat refusal waits a window."""
+    try:
+        from airflow.providers.common.compat.sdk import (
+            ExceptionRetryPolicy,
+            RetryAction,
+            RetryRule,
+        )
+    except ImportError:  # Airflow < 3.3 has no retry policies
+        return None
+    return ExceptionRetryPolicy(
+        rules=[
+            RetryRule(exception=CascadeValidationError, action=RetryAction.FAIL,
+                      reason="invalid input: a retry would fail the same way"),
+            RetryRule(exception=CascadeAuthError, action=RetryAction.FAIL,
+                      reason="the gateway refused the credentials"),
+            RetryRule(exception=CascadeDuplicateRequestError, action=RetryAction.RETRY,
+                      retry_delay=timedelta(seconds=REPEAT_WINDOW),
+                      reason="the gateway's once-a-minute rule: retry after the window"),
+        ]
     )  # fmt: skip
+
+
+class _CascadeSendOperator(BaseOperator):
+    """What every send operator shares: the connection, the ledger, the failure policy and the
+    optional wait for final states. Subclasses only say what to send (``feed``)."""
+
     ui_color = "#e4f0ff"
+    returns_reference = False
 
     def __init__(
         self,
         *,
-        channels: Any = None,
-        phones: Any = None,
-        messages: Any = None,
-        time_send: Any = None,
+        time_send: str | datetime | None = None,
         name_delivery: str | None = None,
         cascade_conn_id: str = CascadeHook.default_conn_name,
         max_failure_ratio: float | None = None,
+        ledger: str | None = None,
+        durable: bool = True,
         wait_for_completion: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float = 60.0,
+        poll_interval: float | None = None,
         wait_timeout: timedelta | float = timedelta(hours=24),
         max_transient_failures: int = MAX_TRANSIENT_FAILURES,
+        hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        if "retry_policy" not in kwargs and (policy := default_retry_policy()) is not None:
+            kwargs["retry_policy"] = policy
         super().__init__(**kwargs)
-        self.channels = channels
-        self.phones = phones
-        self.messages = messages
         self.time_send = time_send
         self.name_delivery = name_delivery
         self.cascade_conn_id = cascade_conn_id
         if max_failure_ratio is not None and not 0 <= max_failure_ratio <= 1:
             raise CascadeValidationError("max_failure_ratio", "must be between 0 and 1")
         self.max_failure_ratio = max_failure_ratio
+        self.ledger = ledger
+        self.durable = durable
+        self.hook_params = dict(hook_params or {})
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         check_wait_args("poll_interval", poll_interval, max_transient_failures)
-        self.poll_interval = float(poll_interval)
+        self.poll_interval = None if poll_interval is None else float(poll_interval)
         self.max_transient_failures = max_transient_failures
         self.wait_timeout = (
             wait_timeout.total_seconds()
@@ -97,42 +132,162 @@ class CascadeSendMessageOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> CascadeHook:
-        return CascadeHook(self.cascade_conn_id)
+        return CascadeHook(self.cascade_conn_id, **self.hook_params)
 
-    def build(self) -> list[Message]:
-        return build_messages(
-            messages=self.messages,
-            channels=self.channels,
-            phones=self.phones,
-            time_send=self.time_send,
-            name_delivery=self.name_delivery,
+    # -- what to send: subclasses ------------------------------------------------------------
+    def feed(self, plan: Plan) -> Feed:
+        """(message index, message, its recipients) for every message, streamed."""
+        raise NotImplementedError
+
+    def total_hint(self) -> int | None:
+        return None
+
+    # -- the send -----------------------------------------------------------------------------
+    def execute(self, context: Context) -> Any:
+        settings = self.hook.settings
+        codec = self.hook.client.codec
+        variant = settings.variant
+        if variant is Variant.GET:
+            self.log.warning(
+                "The GET variant cannot carry client_id_message: a recipient whose answer is lost "
+                "is recorded as untracked, never resent."
+            )
+        plan = Plan(
+            run_key(context),
+            settings.codec.max_recipients,
+            client_ids=variant is not Variant.GET,
+            allow_repeats=getattr(self, "allow_repeats", False),
         )
 
-    def execute(self, context: Any) -> list[str]:
-        messages = self.build()
-        if self.hook.settings.variant is Variant.GET:
-            self.log.warning(
-                "The GET variant cannot carry client_id_message: a retried task may send twice."
-            )
-        else:
-            messages = with_client_ids(messages, run_key(context))
-        results = self.hook.send(messages)
-        return self.report(context, results)
+        def chunks() -> Iterator[Chunk]:
+            return plan.chunks(self._checked(self.feed(plan), codec))
 
-    def report(self, context: Any, results: list[SendResult]) -> list[str]:
-        context["ti"].xcom_push(key=RESULTS_KEY, value=[r.to_dict() for r in results])
-        summary = summarize_send(results)
-        self.log.info("Cascade send: %s", summary.line())
-        if summary.total and summary.failed:
-            ratio = summary.failed / summary.total
-            limit = self.max_failure_ratio
-            if (limit is None and summary.accepted == 0) or (limit is not None and ratio > limit):
-                raise CascadeError(f"Cascade send failed for {summary.failed}/{summary.total}: "
-                                   f"{'; '.join(summary.first_errors)}")  # fmt: skip
-        ids = list(dict.fromkeys(r.id_message for r in results if r.accepted and r.id_message))
+        planned, requests = self._dry_run(chunks(), codec)
+        skipped = plan.repeats_skipped
+        ledger = self._open_ledger(context)
+        self.log.info("Cascade send: %s", self._describe(planned, requests, variant, ledger))
+        if skipped:
+            self.log.info(
+                "Cascade send: %d repeated phones skipped (each person is messaged once; "
+                "allow_repeats=True sends repeats), e.g. %s", skipped, ", ".join(plan.samples),
+            )  # fmt: skip
+        ti = context["ti"]
+        sender = LedgerSender(
+            ledger,
+            self.hook.client,
+            repeat_window=getattr(settings, "repeat_window", REPEAT_WINDOW),
+            log=self.log,
+            keep_ids=not self.returns_reference,
+            total_hint=planned,
+            try_number=int(getattr(ti, "try_number", 1) or 1),
+        )
+        plan.repeats_skipped, plan.samples = 0, []
+        totals = sender.run(chunks())
+        self._checkpoint(context, ledger, "sent", totals)
+        return self.report(context, ledger, totals)
+
+    def _checked(self, feed: Feed, codec: Any) -> Iterator[tuple[int, Message, Iterable[Any]]]:
+        tz = zone(codec.settings.timezone)
+        now = datetime.now(timezone.utc)
+        for index, message, recipients in feed:
+            check_not_past(message, tz, now, "" if index == 0 else f"message[{index}].")
+            yield index, message, recipients
+
+    @staticmethod
+    def _dry_run(chunks: Iterator[Chunk], codec: Any) -> tuple[int, int]:
+        """Plan every request before the first leaves: bad input fails with nothing sent."""
+        recipients = requests = 0
+        for chunk in chunks:
+            for batch in codec.send_batches([m for _, m in chunk]):
+                requests += 1
+                recipients += sum(len(p.message.recipients) + len(p.message.bases)
+                                  for p in batch.parts)  # fmt: skip
+        if not recipients:
+            raise CascadeValidationError("phones", "nothing to send: no recipients")
+        return recipients, requests
+
+    def _describe(self, planned: int, requests: int, variant: Variant, ledger: Ledger) -> str:
+        return (f"{planned:,} recipients in {requests:,} requests over {variant.value.upper()}; "
+                f"{self.content_line()}; ledger {ledger.url}")  # fmt: skip
+
+    def content_line(self) -> str:
+        return "messages as given"
+
+    # -- the ledger -----------------------------------------------------------------------------
+    def _open_ledger(self, context: Context) -> Ledger:
+        """The same ledger for every try of this task instance (the 3.3+ task state store keeps
+        its location, so a changed setting cannot orphan it)."""
+        store = context.get("task_state_store") if self.durable else None
+        saved = store.get(STATE_STORE_KEY, None) if store is not None else None
+        ti = context["ti"]
+        url = saved.get("url") if isinstance(saved, dict) else None
+        if not url:
+            map_index = getattr(ti, "map_index", None)
+            url = task_folder(
+                self.ledger or default_root(), ti.dag_id, ti.run_id, ti.task_id,
+                -1 if map_index is None else int(map_index),
+            )  # fmt: skip
+        ledger = Ledger(str(url))
+        ledger.start(dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id,
+                     map_index=getattr(ti, "map_index", -1),
+                     variant=self.hook.settings.variant.value)  # fmt: skip
+        self._checkpoint(context, ledger, "sending", None)
+        return ledger
+
+    def _checkpoint(
+        self, context: Context, ledger: Ledger, state: str, totals: Totals | None
+    ) -> None:
+        store = context.get("task_state_store") if self.durable else None
+        if store is None:
+            return
+        value: dict[str, Any] = {"url": ledger.url, "version": 1, "state": state}
+        if totals is not None:
+            value.update(totals.counts())
+        store.set(STATE_STORE_KEY, value)
+
+    # -- the outcome --------------------------------------------------------------------------
+    def report(self, context: Context, ledger: Ledger, totals: Totals) -> Any:
+        counts = totals.counts()
+        ledger.write_json("summary.json", {**counts, "untracked_sample": totals.untracked_sample,
+                                           "first_errors": totals.first_errors})  # fmt: skip
+        self.log.info(
+            "Cascade send done: %d recipients, %d accepted, %d rejected, %d untracked; "
+            "%d requests (%d recipients resent after a lost answer); ledger %s",
+            totals.total, totals.accepted, totals.rejected, totals.untracked, totals.requests,
+            totals.resent, ledger.url,
+        )  # fmt: skip
+        if totals.first_errors:
+            self.log.warning("Cascade send: first errors: %s", "; ".join(totals.first_errors))
+        if totals.untracked:
+            self.log.warning(
+                "Cascade send: %d recipients are UNTRACKED (sent, or perhaps sent, but the "
+                "gateway gave no id to poll; never resent): %s%s", totals.untracked,
+                ", ".join(totals.untracked_sample),
+                " ..." if totals.untracked > len(totals.untracked_sample) else "",
+            )  # fmt: skip
+        context["ti"].xcom_push(
+            key=SUMMARY_KEY,
+            value={**counts, "untracked_sample": totals.untracked_sample, "ledger": ledger.url},
+        )
+        self._apply_failure_policy(totals)
+        if self.returns_reference:
+            return ledger.ref(**counts)
+        context["ti"].xcom_push(key=RESULTS_KEY, value=list(_results(ledger)))
+        ids = list(dict.fromkeys(totals.ids))
         if self.wait_for_completion and ids:
             return self.wait(context, ids)
         return ids
+
+    def _apply_failure_policy(self, totals: Totals) -> None:
+        if not totals.total or not totals.rejected:
+            return
+        ratio = totals.rejected / totals.total
+        limit = self.max_failure_ratio
+        if (limit is None and totals.accepted + totals.untracked == 0) or (
+            limit is not None and ratio > limit
+        ):
+            raise CascadeError(f"Cascade send failed for {totals.rejected}/{totals.total}: "
+                               f"{'; '.join(totals.first_errors)}")  # fmt: skip
 
     def wait(self, context: Context, ids: list[str]) -> list[str]:
         """Wait for final states: one query here, then in the triggerer (``deferrable``) or in
@@ -179,7 +334,84 @@ class CascadeSendMessageOperator(BaseOperator):
         return list(states)
 
 
-class CascadeSendBaseOperator(CascadeSendMessageOperator):
+class CascadeSendMessageOperator(_CascadeSendOperator):
+    """Send one message (``channels`` in cascade order to ``phones`` or ``recipients_file``) or
+    many personalised ones (``messages`` or ``messages_file``).
+
+    Every recipient gets a ``client_id_message`` derived from the task instance, and every
+    request goes through the campaign ledger, so no Airflow retry or crash messages anyone
+    twice. XCom: for ``phones``/``messages`` the accepted ``id_message`` list (and
+    ``send_results``); for files a small reference to the ledger with counts, which
+    ``CascadeMessageStateSensor`` accepts as it is.
+    """
+
+    template_fields: Sequence[str] = (
+        "messages", "channels", "phones", "recipients_file", "messages_file", "time_send",
+        "name_delivery", "ledger",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        channels: Sequence[Mapping[str, Any] | Any] | Mapping[str, Any] | None = None,
+        phones: Sequence[str | int | Mapping[str, Any]] | str | int | None = None,
+        messages: Sequence[Message | Mapping[str, Any]] | Mapping[str, Any] | None = None,
+        recipients_file: str | None = None,
+        messages_file: str | None = None,
+        allow_repeats: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        given = [n for n, v in (("phones", phones), ("messages", messages),
+                                ("recipients_file", recipients_file),
+                                ("messages_file", messages_file)) if v is not None]  # fmt: skip
+        if len(given) > 1:
+            raise CascadeValidationError(given[1], f"give one of {', '.join(given)}, not several")
+        if (messages is not None or messages_file is not None) and channels is not None:
+            raise CascadeValidationError("channels", "messages carry their own channels")
+        self.channels = channels
+        self.phones = phones
+        self.messages = messages
+        self.recipients_file = recipients_file
+        self.messages_file = messages_file
+        self.allow_repeats = allow_repeats
+
+    @property
+    def returns_reference(self) -> bool:  # type: ignore[override]
+        return self.recipients_file is not None or self.messages_file is not None
+
+    def feed(self, plan: Plan) -> Feed:
+        if self.messages_file is not None:
+            for index, message in read_messages(self.messages_file):
+                yield index, message, plan.recipients(index, message.recipients, "messages_file")
+            return
+        if self.recipients_file is not None:
+            rows = plan.recipients(0, read_recipients(self.recipients_file), "recipients_file")
+            first = next(rows, None)
+            if first is None:
+                raise CascadeValidationError("recipients_file", "holds no recipients")
+            (template,) = build_messages(
+                messages=None, channels=self.channels, phones=[first],
+                time_send=self.time_send, name_delivery=self.name_delivery,
+            )  # fmt: skip
+            yield 0, template, chain([first], rows)
+            return
+        messages = build_messages(
+            messages=self.messages, channels=self.channels, phones=self.phones,
+            time_send=self.time_send, name_delivery=self.name_delivery,
+        )  # fmt: skip
+        for index, message in enumerate(messages):
+            where = "phones" if self.phones is not None else f"messages[{index}].phones"
+            yield index, message, plan.recipients(index, message.recipients, where)
+
+    def content_line(self) -> str:
+        if self.channels is None:
+            source = self.messages_file or "messages"
+            return f"personalised messages from {source}"
+        return _channels_line(self.channels)
+
+
+class CascadeSendBaseOperator(_CascadeSendOperator):
     """A campaign to recipient bases stored at the gateway, with stop-list bases.
 
     ``bases`` items: a base id, or ``{"base": id, "time_send": ...}``. Texts may use
@@ -187,28 +419,23 @@ class CascadeSendBaseOperator(CascadeSendMessageOperator):
     """
 
     template_fields: Sequence[str] = (
-        "channels", "bases", "stop_bases", "time_send", "name_delivery",
+        "channels", "bases", "stop_bases", "time_send", "name_delivery", "ledger",
     )  # fmt: skip
 
-    def __init__(self, *, bases: Any, stop_bases: Any = None, channels: Any, **kwargs: Any) -> None:
-        super().__init__(channels=channels, **kwargs)
+    def __init__(
+        self,
+        *,
+        bases: Sequence[str | int | Mapping[str, Any]] | str | int | Mapping[str, Any],
+        channels: Sequence[Mapping[str, Any] | Any] | Mapping[str, Any],
+        stop_bases: Sequence[str | int] | str | int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
         self.bases = bases
         self.stop_bases = stop_bases
+        self.channels = channels
 
-    def build(self) -> list[Message]:
-        bases = [self.bases] if isinstance(self.bases, (str, int, dict)) else self.bases
-        stops = [self.stop_bases] if isinstance(self.stop_bases, (str, int)) else self.stop_bases
-        return build_messages(
-            messages=None,
-            channels=self.channels,
-            phones=None,
-            bases=bases,
-            stop_bases=stops,
-            time_send=self.time_send,
-            name_delivery=self.name_delivery,
-        )
-
-    def execute(self, context: Any) -> list[str]:
+    def feed(self, plan: Plan) -> Feed:
         variant = self.hook.settings.variant
         if variant is not Variant.JSON:
             raise CascadeValidationError(
@@ -216,4 +443,90 @@ class CascadeSendBaseOperator(CascadeSendMessageOperator):
                 f"base campaigns need the JSON variant; connection {self.cascade_conn_id!r} "
                 f"uses {variant.value.upper()} (set extra protocol=json)",
             )
-        return super().execute(context)
+        bases = [self.bases] if isinstance(self.bases, (str, int, Mapping)) else self.bases
+        stops = [self.stop_bases] if isinstance(self.stop_bases, (str, int)) else self.stop_bases
+        (message,) = build_messages(
+            messages=None, channels=self.channels, phones=None, bases=bases, stop_bases=stops,
+            time_send=self.time_send, name_delivery=self.name_delivery,
+        )  # fmt: skip
+        yield 0, message, ()
+
+    def content_line(self) -> str:
+        return f"bases {self.bases!r}, stop-lists {self.stop_bases!r}; " + _channels_line(
+            self.channels
+        )
+
+
+def _channels_line(channels: Any) -> str:
+    """Channels in cascade order with sender and a text excerpt: what the log reader needs."""
+    items = [channels] if isinstance(channels, Mapping) else list(channels or ())
+    parts = []
+    for item in items:
+        get = item.get if isinstance(item, Mapping) else (lambda k, o=item: getattr(o, k, None))
+        name = get("channel") or getattr(getattr(item, "channel", None), "value", "?")
+        text = str(get("text") or "")
+        excerpt = text if len(text) <= 40 else text[:39] + "…"
+        sender = get("sender")
+        parts.append(f"{name}" + (f" from {sender!s}" if sender else "") + (
+            f" {excerpt!r}" if excerpt else ""))  # fmt: skip
+    return "cascade " + " → ".join(parts)
+
+
+def _results(ledger: Ledger) -> Iterator[dict[str, Any]]:
+    """Per recipient, from the ledger (inline sends only: they are small)."""
+    for record in ledger.records():
+        for i, e in enumerate(record.entries):
+            row = record.rows.get(i)
+            if row is not None and row.members:
+                for phone, member in row.members:
+                    yield {
+                        "message_index": e.message,
+                        "phone": phone,
+                        "base": e.base,
+                        "client_id_message": None,
+                        "id_message": member.id_message,
+                        "fate": member.fate.value,
+                        "error": member.error,
+                        "already_sent": member.already,
+                    }
+                continue
+            yield {
+                "message_index": e.message,
+                "phone": e.phone,
+                "base": e.base,
+                "client_id_message": e.cid,
+                "id_message": row.id_message if row else None,
+                "fate": row.fate.value if row else "unsent",
+                "error": row.error if row and row.fate.value != "accepted" else None,
+                "already_sent": bool(row and row.already),
+            }
+
+
+class CascadeSplitRecipientsOperator(BaseOperator):
+    """Split a recipients file into ``shards`` CSV files for mapped sends
+    (``CascadeSendMessageOperator.partial(...).expand(recipients_file=split.output)``).
+
+    A phone always lands in the same shard. XCom: the list of shard URLs. ``destination``
+    defaults to a folder beside the ledgers, per run, so concurrent runs never share files.
+    """
+
+    template_fields: Sequence[str] = ("recipients_file", "destination")
+    ui_color = "#e4f0ff"
+
+    def __init__(
+        self, *, recipients_file: str, shards: int, destination: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.recipients_file = recipients_file
+        self.shards = shards
+        self.destination = destination
+
+    def execute(self, context: Context) -> list[str]:
+        ti = context["ti"]
+        destination = self.destination or task_folder(
+            f"{default_root().rstrip('/')}/shards", ti.dag_id, ti.run_id, ti.task_id, -1
+        )
+        urls = split_recipients_file(self.recipients_file, self.shards, destination)
+        self.log.info("Cascade: %s split into %d shards under %s",
+                      self.recipients_file, len(urls), destination)  # fmt: skip
+        return urls

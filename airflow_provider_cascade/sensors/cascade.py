@@ -19,13 +19,17 @@ from ..gateway import CascadeError, CascadeValidationError
 from ..gateway._defaults import MAX_TRANSIENT_FAILURES, POLL_INTERVAL
 from ..gateway.codec import comma_list
 from ..hooks.cascade import CascadeHook
+from ..ledger import is_reference
 from ..triggers.cascade import CascadeMessageStateTrigger
 from ..waiting import (
+    LedgerWait,
     StatusWait,
     WaitSettings,
     check_wait_args,
     describe_event,
     finish,
+    finish_ledgers,
+    ledger_wait_after_event,
     poll,
     states_from_event,
 )
@@ -47,7 +51,8 @@ class CascadeMessageStateSensor(BaseSensorOperator):
     """Asks once; if messages are still in flight, defers to the triggerer (or keeps poking).
 
     Status queries are at least the connection's ``repeat_window`` apart (the gateway refuses
-    an identical request within it): a shorter ``poke_interval`` is raised to it.
+    an identical request within it): a shorter ``poke_interval`` is raised to it, and without
+    one the sensor asks as often as that window allows.
     """
 
     template_fields: Sequence[str] = ("id_messages",)
@@ -61,8 +66,11 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         fail_on_undelivered: bool = False,
         max_transient_failures: int = MAX_TRANSIENT_FAILURES,
+        hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        # without poke_interval: as often as the gateway allows (the connection's window)
+        self.poke_interval_asked = "poke_interval" in kwargs
         kwargs.setdefault("poke_interval", POLL_INTERVAL)
         super().__init__(**kwargs)
         check_wait_args("poke_interval", self.poke_interval, max_transient_failures)
@@ -71,27 +79,43 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         self.deferrable = deferrable
         self.fail_on_undelivered = fail_on_undelivered
         self.max_transient_failures = max_transient_failures
+        self.hook_params = dict(hook_params or {})
         self._wait: StatusWait | None = None
 
     @cached_property
     def hook(self) -> CascadeHook:
-        return CascadeHook(self.cascade_conn_id)
+        return CascadeHook(self.cascade_conn_id, **self.hook_params)
+
+    def ledger_refs(self) -> list[dict[str, Any]]:
+        """References to campaign ledgers: a send from a file returns one, a mapped send a
+        list of them (one per shard). Empty when ``id_messages`` holds ids."""
+        value = self.id_messages
+        items = [value] if isinstance(value, dict) else value
+        if isinstance(items, (str, int)) or items is None:
+            return []
+        items = list(items)
+        refs = [dict(i) for i in items if is_reference(i)]
+        if refs and len(refs) != len(items):
+            raise CascadeValidationError(
+                "id_messages", "give ledger references (from sends of files) or ids, not both"
+            )
+        return refs
 
     def message_ids(self) -> list[str]:
         """Where the ids come from: the one place to change for another id source."""
+        if self.id_messages is None or self.id_messages == "":
+            raise CascadeValidationError("id_messages", "is required: ids or a send's output")
         ids = normalize_ids(self.id_messages)
-        if not ids:
-            raise CascadeValidationError("id_messages", "is empty: nothing to wait for")
         bad = next((i for i in ids if not (i.isascii() and i.isdigit())), None)
         if bad is not None:
-            raise CascadeValidationError("id_messages", f"must be numeric ids (got {bad!r})")
+            raise CascadeValidationError("id_message", f"must be a numeric id (got {bad!r})")
         return ids
 
     def _start(self) -> StatusWait:
         """The wait for this task: ids, the connection's window, the interval raised to it."""
         if self._wait is None:
             settings = WaitSettings(
-                float(self.poke_interval),
+                float(self.poke_interval) if self.poke_interval_asked else None,
                 self.hook.settings.repeat_window,
                 self.max_transient_failures,
             )
@@ -99,12 +123,26 @@ class CascadeMessageStateSensor(BaseSensorOperator):
             if note:
                 self.log.info("Cascade: %s", note)
             self.poke_interval = settings.period  # Airflow's poke/reschedule loop uses it
-            self._wait = StatusWait(self.message_ids(), settings)
+            refs = self.ledger_refs()
+            self._wait = (
+                LedgerWait(refs, settings) if refs else StatusWait(self.message_ids(), settings)
+            )
         return self._wait
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
         wait = self._start()
+        if not isinstance(wait, LedgerWait) and not wait.ids:
+            # e.g. a send whose recipients were all rejected or untracked: nothing to poll
+            self.log.warning("Cascade: no message ids to wait for (the send accepted none)")
+            return PokeReturnValue(is_done=True, xcom_value=finish(context, {}, self.log))
         if poll(self.hook, wait, self.log):
+            if isinstance(wait, LedgerWait):
+                return PokeReturnValue(
+                    is_done=True,
+                    xcom_value=finish_ledgers(
+                        context, wait, self.log, fail_on_undelivered=self.fail_on_undelivered
+                    ),
+                )
             value = finish(
                 context, wait.states, self.log, fail_on_undelivered=self.fail_on_undelivered
             )
@@ -122,6 +160,7 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         self.defer(
             trigger=CascadeMessageStateTrigger(
                 id_messages=wait.ids,
+                ledgers=wait.urls if isinstance(wait, LedgerWait) else None,
                 end_time=time.time() + float(timeout),
                 cascade_conn_id=self.cascade_conn_id,
                 poll_interval=wait.settings.interval,
@@ -134,15 +173,20 @@ class CascadeMessageStateSensor(BaseSensorOperator):
             timeout=timedelta(seconds=float(timeout) + 120),
         )
 
-    def execute_complete(
-        self, context: Context, event: dict[str, Any]
-    ) -> dict[str, dict[str, Any]]:
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """The trigger's JSON event: failures are raised here, in the task, as typed errors."""
         status = event.get("status")
         if status == "timeout":
             raise AirflowSensorTimeout(f"Cascade: {describe_event(event)}")
         if status != "success":
             raise CascadeError(f"waiting for Cascade messages ended with {describe_event(event)}")
+        if event.get("ledgers"):
+            return finish_ledgers(
+                context,
+                ledger_wait_after_event(event),
+                self.log,
+                fail_on_undelivered=self.fail_on_undelivered,
+            )
         return finish(
             context,
             states_from_event(event),

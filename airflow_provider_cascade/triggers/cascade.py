@@ -15,9 +15,9 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from ..gateway import CascadeError
-from ..gateway._defaults import MAX_TRANSIENT_FAILURES, POLL_INTERVAL
+from ..gateway._defaults import MAX_TRANSIENT_FAILURES
 from ..hooks.cascade import CascadeHook
-from ..waiting import StatusWait, WaitSettings, apoll, describe_event, event_payload
+from ..waiting import LedgerWait, StatusWait, WaitSettings, apoll, describe_event, event_payload
 
 #: Share of the poll interval a first query is delayed at random, so triggers deferred together
 #: (a mapped sensor, a campaign's many tasks) do not all ask the gateway in the same instant.
@@ -41,6 +41,7 @@ class CascadeMessageStateTrigger(BaseTrigger):
     Serializes only the connection id, the ids, the settings, the deadline and when the task
     last asked (``last_polled_at``, wall-clock seconds): its first query waits out the period
     from there, so it never repeats the task's last query inside the gateway's window.
+    ``poll_interval`` None asks as often as the gateway allows (its window);
     ``repeat_window`` is the one the task read from the connection (None: read it here);
     ``last_progress`` the progress line the task logged last (not repeated until it changes).
     """
@@ -50,21 +51,23 @@ class CascadeMessageStateTrigger(BaseTrigger):
         id_messages: list[str],
         end_time: float,
         cascade_conn_id: str = CascadeHook.default_conn_name,
-        poll_interval: float = POLL_INTERVAL,
+        poll_interval: float | None = None,
         max_transient_failures: int = MAX_TRANSIENT_FAILURES,
         repeat_window: float | None = None,
         last_polled_at: float | None = None,
         last_progress: str | None = None,
+        ledgers: list[str] | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.id_messages = [str(i) for i in id_messages]
         self.end_time = float(end_time)
         self.cascade_conn_id = cascade_conn_id
-        self.poll_interval = float(poll_interval)
+        self.poll_interval = None if poll_interval is None else float(poll_interval)
         self.max_transient_failures = int(max_transient_failures)
         self.repeat_window = None if repeat_window is None else float(repeat_window)
         self.last_polled_at = None if last_polled_at is None else float(last_polled_at)
         self.last_progress = last_progress
+        self.ledgers = list(ledgers) if ledgers else None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -78,6 +81,7 @@ class CascadeMessageStateTrigger(BaseTrigger):
                 "repeat_window": self.repeat_window,
                 "last_polled_at": self.last_polled_at,
                 "last_progress": self.last_progress,
+                "ledgers": self.ledgers,
             },
         )
 
@@ -93,18 +97,27 @@ class CascadeMessageStateTrigger(BaseTrigger):
             if window is None:  # not handed over by a task: the connection's
                 window = (await hook.aget_settings()).repeat_window
             settings = WaitSettings(self.poll_interval, window, self.max_transient_failures)
-            wait = StatusWait(
-                ids,
-                settings,
-                last_query_at=self.last_polled_at,
-                last_progress=self.last_progress,
-            )
+            wait: StatusWait
+            if self.ledgers:  # ids live in the ledgers, read a batch at a time off the loop
+                wait = LedgerWait(
+                    self.ledgers,
+                    settings,
+                    last_query_at=self.last_polled_at,
+                    last_progress=self.last_progress,
+                )
+            else:
+                wait = StatusWait(
+                    ids,
+                    settings,
+                    last_query_at=self.last_polled_at,
+                    last_progress=self.last_progress,
+                )
             client = await hook.aget_client(shared_pool=True)
         except CascadeError as exc:
             wait = StatusWait(ids, WaitSettings())
             yield self._event("error", wait, f"connection {self.cascade_conn_id!r}: {exc}")
             return
-        jitter = random.uniform(0, JITTER * settings.interval)
+        jitter = random.uniform(0, JITTER * (settings.interval or settings.period))
         try:
             while True:
                 wake = max(time.time(), wait.next_query_at()) + jitter

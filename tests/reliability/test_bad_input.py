@@ -40,7 +40,7 @@ def send_op(**kw: Any) -> Any:
 # (connection changes, callable that must fail, field, words in the rule)
 AIRFLOW_CASES: list[tuple[str, dict[str, Any], Any, str, str]] = [
     ("channels and messages", {}, lambda: send_op(channels=SMS, phones="79000000001",
-                                                  messages=[msg()]).execute(context()), "messages", "either"),
+                                                  messages=[msg()]).execute(context()), "messages", "not several"),
     ("neither channels nor messages", {}, lambda: send_op(phones="79000000001").execute(context()), "channels", "cascade order"),
     ("naive time_send", {}, lambda: send_op(channels=SMS, phones="79000000001",
                                             time_send=datetime(2030, 1, 1, 10, 0)).execute(context()), "time_send", "naive"),
@@ -77,8 +77,8 @@ AIRFLOW_CASES: list[tuple[str, dict[str, Any], Any, str, str]] = [
     ("recipients limit zero", {"max_recipients": 0}, lambda: CascadeHook().send([msg()]), "extra.max_recipients", "positive"),
     ("client id over GET via operator messages", {"protocol": "get"}, lambda: send_op(messages=[
         msg(phones=[{"phone": "79000000001", "client_id_message": "5"}])]).execute(context()), "client_id_message", "GET"),
-    ("sensor without ids", {}, lambda: CascadeMessageStateSensor(task_id="w", id_messages=[]).execute(context()), "id_messages", "empty"),
-    ("sensor id words", {}, lambda: CascadeMessageStateSensor(task_id="w", id_messages="abc").execute(context()), "id_message", "numeric"),
+    ("sensor without ids", {}, lambda: CascadeMessageStateSensor(task_id="w", id_messages=None).execute(context()), "id_messages", "required"),
+    ("sensor id words", {}, lambda: CascadeMessageStateSensor(task_id="w", id_messages="abc").execute(context()), "id_messages", "numeric"),
     ("hook state id words", {}, lambda: CascadeHook().get_states(["12", "x1"]), "id_message", "numeric"),
     ("notifier bad phone", {}, lambda: CascadeNotifier(phones=["12"], text="x").notify(context()), "phone", "7 to 15"),
     ("notifier without text", {}, lambda: CascadeNotifier(phones=["79000000001"], text="").notify(context()), "text_sms", "required"),

@@ -1,0 +1,14 @@
+"""Client ids: the same number for the same task instance and recipient on every try, so the
+gateway itself refuses a second copy («повторная отправка не производится»)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from ..gateway.codec import MAX_CLIENT_ID
+
+
+def stable_client_id(*parts: object) -> str:
+    """A number in 1..2^63-1 derived from ``parts`` (run key, message, phone, repeat)."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
+    return str(int.from_bytes(digest[:8], "big") & MAX_CLIENT_ID or 1)

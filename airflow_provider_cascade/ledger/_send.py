@@ -1,0 +1,443 @@
+"""Sending through the ledger: every request is announced before it leaves and its answer
+recorded after, so any later try knows exactly who was messaged and who may have been."""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from ..gateway import (
+    CascadeDuplicateRequestError,
+    CascadeError,
+    CascadeGatewayError,
+    CascadeResponseError,
+    CascadeServerError,
+    CascadeTransportError,
+    Message,
+    Recipient,
+    SendResult,
+)
+from ..gateway.codec import Codec, SendBatch
+from ._records import BatchRecord, Entry, Fate, Row, digest, intent_lines, outcome_lines
+from ._sources import Chunk
+from ._store import Ledger
+
+UNTRACKED_NO_ID = "already sent earlier under this client id; the gateway gave no id to poll"
+UNTRACKED_NO_CID = "answer lost and no client id to resend safely: may have been sent, not resent"
+
+
+class BatchClient(Protocol):
+    codec: Codec
+
+    def send_batch(self, batch: SendBatch) -> list[SendResult]: ...
+
+
+class LedgerInputChanged(CascadeError):
+    """A resumed try planned a batch unlike the one its earlier try recorded."""
+
+
+@dataclass
+class Totals:
+    """What one try of a send knows when it ends (recorded ones included)."""
+
+    total: int = 0
+    accepted: int = 0
+    untracked: int = 0
+    rejected: int = 0
+    requests: int = 0
+    resent: int = 0
+    batches: int = 0
+    resumed_batches: int = 0
+    ids: list[str] = field(default_factory=list)
+    untracked_sample: list[str] = field(default_factory=list)
+    first_errors: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {"total": self.total, "accepted": self.accepted, "rejected": self.rejected,
+                "untracked": self.untracked, "requests": self.requests}  # fmt: skip
+
+    def add(self, rec: BatchRecord) -> None:
+        for i, entry in enumerate(rec.entries):
+            row = rec.rows.get(i)
+            if row is None:
+                continue
+            if row.members:
+                self.total += len(row.members) - 1
+                for phone, member in row.members:
+                    self._count(Entry(entry.message, phone, base=entry.base), member)
+                continue
+            self._count(entry, row)
+
+    def _count(self, entry: Entry, row: Row) -> None:
+        if row.fate is Fate.ACCEPTED and row.id_message:
+            self.accepted += 1
+            self.ids.append(row.id_message)
+        elif row.fate is Fate.UNTRACKED:
+            self.untracked += 1
+            if len(self.untracked_sample) < 20:
+                self.untracked_sample.append(entry.phone or f"base {entry.base}")
+        elif row.fate is Fate.REJECTED:
+            self.rejected += 1
+            if row.error and len(self.first_errors) < 3:
+                self.first_errors.append(f"{entry.phone or entry.base}: {row.error}")
+
+
+@dataclass(order=True)
+class _Pending:
+    not_before: float
+    batch: int
+    record: BatchRecord = field(compare=False)
+    messages: dict[int, Message] = field(compare=False)
+
+
+class LedgerSender:
+    """Send chunks batch by batch; resume from what the ledger already holds."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        client: BatchClient,
+        *,
+        repeat_window: float,
+        log: logging.Logger | Any,
+        keep_ids: bool = True,
+        total_hint: int | None = None,
+        max_attempts: int = 4,
+        try_number: int = 1,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        progress_every: float = 10.0,
+    ) -> None:
+        self.ledger = ledger
+        self.client = client
+        self.codec = client.codec
+        self.window = repeat_window
+        self.log = log
+        self.keep_ids = keep_ids
+        self.total_hint = total_hint
+        self.max_attempts = max_attempts
+        self.try_number = try_number
+        self.clock = clock
+        self.sleep = sleep
+        self.progress_every = progress_every
+        self.totals = Totals()
+        self._queue: list[_Pending] = []
+        self._started = 0.0
+        self._next_progress = 0.0
+        self._planned = 0
+
+    # -- the whole send ---------------------------------------------------------------------
+    def run(self, chunks: Iterable[Chunk]) -> Totals:
+        existing = self.ledger.batches()
+        self._started = self.clock()
+        self._next_progress = self._started + self.progress_every
+        number = 0
+        for chunk in chunks:
+            messages = [m for _, m in chunk]
+            globals_ = [i for i, _ in chunk]
+            by_index = dict(chunk)
+            for batch in self.codec.send_batches(messages):
+                number += 1
+                entries = _entries(batch, globals_)
+                record = self._record(number, entries, existing.pop(number, None))
+                self._advance(record, batch, by_index)
+                self._progress()
+        self._drain()
+        if existing:
+            raise LedgerInputChanged(
+                f"the ledger holds batches {sorted(existing)[:5]} that this try did not plan: "
+                "the input changed since an earlier try"
+            )
+        return self.totals
+
+    def _record(self, number: int, entries: list[Entry], names: list[str] | None) -> BatchRecord:
+        if names:
+            record = self.ledger.load(number, names)
+            if record.entries:
+                if record.digest != digest(entries):
+                    raise LedgerInputChanged(
+                        f"batch {number} differs from the one an earlier try sent: the input "
+                        "changed since (same run, task and map index). Use a new run, or the "
+                        "same input"
+                    )
+                self.totals.resumed_batches += 1
+                return record
+        return BatchRecord(number, entries, digest(entries))
+
+    def _advance(self, record: BatchRecord, batch: SendBatch, by_index: dict[int, Message]) -> None:
+        self.totals.batches += 1
+        self._planned += len(record.entries)
+        in_flight = record.indexes(Fate.IN_FLIGHT)
+        unsent = record.indexes(Fate.UNSENT)
+        if in_flight and not batch.retry_safe:
+            self._settle_untracked(record, in_flight)
+            in_flight = []
+        if record.attempts == 0:
+            self._send(record, batch, unsent, by_index)
+            return
+        if in_flight or unsent:
+            # An earlier request of this batch left less than a window ago may be identical.
+            self._schedule(record, by_index)
+            return
+        self._done(record)
+
+    def _done(self, record: BatchRecord) -> None:
+        self.totals.total += len(record.entries)
+        self.totals.add(record)
+
+    def _schedule(self, record: BatchRecord, by_index: dict[int, Message]) -> None:
+        messages = {e.message: by_index[e.message] for e in record.entries}
+        not_before = record.last_sent_at + self.window + min(1.0, 0.1 * self.window)
+        heapq.heappush(self._queue, _Pending(not_before, record.batch, record, messages))
+
+    def _drain(self) -> None:
+        """Resend what may not have arrived, each no sooner than a window after its last copy."""
+        while self._queue:
+            pending = heapq.heappop(self._queue)
+            record = pending.record
+            wait = pending.not_before - self.clock()
+            if wait > 0:
+                self.log.info(
+                    "Cascade send: batch %d had no usable answer; resending %d recipients under "
+                    "the same client ids in %.1f s (the gateway refuses a repeat within %.1f s)",
+                    record.batch, len(record.indexes(Fate.IN_FLIGHT, Fate.UNSENT)), wait,
+                    self.window,
+                )  # fmt: skip
+                self.sleep(wait)
+            if record.attempts >= self.max_attempts:
+                raise CascadeError(
+                    f"batch {record.batch}: no usable answer after {record.attempts} requests; "
+                    f"its recipients are in the ledger ({self.ledger.url}) and the next try "
+                    "resends them under the same client ids"
+                )
+            todo = record.indexes(Fate.IN_FLIGHT, Fate.UNSENT)
+            retry_batches = self.codec.send_batches(_restricted(record, todo, pending.messages))
+            self.totals.resent += len(todo)
+            for batch in retry_batches:
+                self._send(record, batch, None, pending.messages, requeue=False)
+            if record.indexes(Fate.IN_FLIGHT, Fate.UNSENT):
+                self._schedule(record, pending.messages)
+            else:
+                self._done(record)
+
+    # -- one request ------------------------------------------------------------------------
+    def _send(
+        self,
+        record: BatchRecord,
+        batch: SendBatch,
+        indexes: Sequence[int] | None,
+        by_index: dict[int, Message],
+        *,
+        requeue: bool = True,
+    ) -> None:
+        positions = _positions(record)
+        sent = [positions[key] for key in _keys(batch)]
+        if indexes is not None and sorted(sent) != sorted(indexes):
+            raise CascadeError(f"batch {record.batch}: planned recipients and request differ")
+        attempt = record.attempts + 1
+        now = self.clock()
+        self.ledger.write_record(
+            record.batch, attempt, "intent",
+            intent_lines(record.batch, attempt, now, record.entries, sent, try_=self.try_number),
+        )  # fmt: skip
+        record.attempts, record.last_sent_at = attempt, now
+        self.totals.requests += 1
+        result, error, rows = "answered", None, {}
+        try:
+            answers = self.client.send_batch(batch)
+        except CascadeDuplicateRequestError as exc:
+            result, error = "repeat", exc.text
+            rows = dict.fromkeys(sent, Fate.IN_FLIGHT)
+        except CascadeTransportError as exc:
+            result, error = ("lost", str(exc)) if exc.may_have_sent else ("refused", str(exc))
+            rows = dict.fromkeys(sent, Fate.IN_FLIGHT if exc.may_have_sent else Fate.UNSENT)
+        except (CascadeServerError, CascadeResponseError) as exc:
+            result, error = "lost", str(exc)
+            rows = dict.fromkeys(sent, Fate.IN_FLIGHT)
+        except CascadeGatewayError as exc:
+            self._write_outcome(record, attempt, "refused", exc.text,
+                                {i: Row(Fate.UNSENT, None, exc.text) for i in sent})  # fmt: skip
+            raise
+        else:
+            matched = _match(record, sent, batch, answers)
+            self._write_outcome(record, attempt, result, None, matched)
+            return self._after(record, by_index, requeue)
+        self.log.warning(
+            "Cascade send: batch %d (%d recipients) %s: %s", record.batch, len(sent),
+            "may have reached the gateway" if result != "refused" else "was not sent", error,
+        )  # fmt: skip
+        self._write_outcome(record, attempt, result, error,
+                            {i: Row(f, None, error) for i, f in rows.items()})  # fmt: skip
+        self._after(record, by_index, requeue)
+
+    def _after(self, record: BatchRecord, by_index: dict[int, Message], requeue: bool) -> None:
+        in_flight = record.indexes(Fate.IN_FLIGHT)
+        if in_flight and not all(record.entries[i].cid for i in in_flight):
+            self._settle_untracked(record, in_flight)
+        if requeue and record.indexes(Fate.IN_FLIGHT, Fate.UNSENT):
+            self._schedule(record, by_index)
+        elif requeue:
+            self._done(record)
+
+    def _write_outcome(
+        self,
+        record: BatchRecord,
+        attempt: int,
+        result: str,
+        error: str | None,
+        rows: dict[int, Row],
+    ) -> None:
+        now = self.clock()
+        self.ledger.write_record(
+            record.batch, attempt, "outcome",
+            outcome_lines(record.batch, attempt, now, result, rows.items(), error),
+        )  # fmt: skip
+        record.rows.update(rows)
+        record.last_sent_at = now  # the gateway had the request by now at the latest
+
+    def _settle_untracked(self, record: BatchRecord, indexes: list[int]) -> None:
+        """Without client ids a resend could message people twice: record, never resend."""
+        attempt = max(record.attempts, 1)
+        rows = {i: Row(Fate.UNTRACKED, None, UNTRACKED_NO_CID) for i in indexes}
+        self.ledger.write_record(
+            record.batch, attempt, "outcome",
+            outcome_lines(record.batch, attempt, self.clock(), "untracked", rows.items()),
+        )  # fmt: skip
+        record.rows.update(rows)
+
+    def _progress(self) -> None:
+        now = self.clock()
+        if now < self._next_progress:
+            return
+        self._next_progress = now + self.progress_every
+        self.log.info(
+            "Cascade send: %s",
+            progress_line(self._planned, self.total_hint, now - self._started, self.totals),
+        )
+
+
+def progress_line(done: int, total: int | None, elapsed: float, totals: Totals) -> str:
+    rate = done / elapsed if elapsed > 0 else 0.0
+    head = f"{done:,} recipients"
+    if total:
+        share = min(done / total, 1.0)
+        left = (total - done) / rate if rate > 0 else 0.0
+        head = f"{done:,}/{total:,} recipients ({share:.0%}), about {_duration(left)} left"
+    return (f"{head}, {rate:,.0f}/s; accepted {totals.accepted:,}, rejected {totals.rejected:,}, "
+            f"untracked {totals.untracked:,}, {totals.requests:,} requests")  # fmt: skip
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+# -- matching requests and answers to the planned entries -------------------------------------
+def _entries(batch: SendBatch, globals_: list[int]) -> list[Entry]:
+    out: list[Entry] = []
+    for part in batch.parts:
+        m = globals_[part.message_index]
+        for r in part.message.recipients:
+            cid = None if r.client_id_message is None else str(r.client_id_message)
+            out.append(Entry(m, r.phone, cid))
+        out.extend(Entry(m, base=str(b.base)) for b in part.message.bases)
+    return out
+
+
+def _keys(batch: SendBatch) -> list[tuple[Any, ...]]:
+    """Entry keys of a request's recipients, in request order (message index is local to the
+    request, so keys use the content: phone and client id, or the base)."""
+    keys: list[tuple[Any, ...]] = []
+    for part in batch.parts:
+        for r in part.message.recipients:
+            cid = None if r.client_id_message is None else str(r.client_id_message)
+            keys.append(("r", r.phone, cid))
+        keys.extend(("b", str(b.base)) for b in part.message.bases)
+    return keys
+
+
+def _positions(record: BatchRecord) -> dict[tuple[Any, ...], int]:
+    out: dict[tuple[Any, ...], int] = {}
+    for i, e in enumerate(record.entries):
+        key = ("b", e.base) if e.base is not None else ("r", e.phone, e.cid)
+        out.setdefault(key, i)
+    return out
+
+
+def _match(
+    record: BatchRecord, sent: list[int], batch: SendBatch, answers: list[SendResult]
+) -> dict[int, Row]:
+    """One row per recipient sent: by client id, else by phone in order; a recipient the
+    answer does not mention may have been accepted (in flight), never a silent success."""
+    by_cid: dict[str, SendResult] = {}
+    by_phone: dict[str, list[SendResult]] = {}
+    whole: dict[int, SendResult] = {}
+    for a in answers:
+        if a.phone is None and a.base is None and a.error is not None:
+            whole[a.message_index] = a
+        elif a.client_id_message is not None:
+            by_cid[str(a.client_id_message)] = a
+        else:
+            by_phone.setdefault(a.phone or f"base:{a.base}", []).append(a)
+    members: dict[str, list[tuple[str, Row]]] = {}
+    for a in answers:
+        if a.base is not None and a.phone is not None:
+            members.setdefault(str(a.base), []).append((a.phone, _row(a)))
+    local: list[int] = []
+    for part in batch.parts:
+        local.extend(
+            [part.message_index] * (len(part.message.recipients) + len(part.message.bases))
+        )
+    rows: dict[int, Row] = {}
+    for i, m in zip(sent, local, strict=True):
+        e = record.entries[i]
+        if e.base is not None:
+            found = members.get(e.base, [])
+            error = whole[m].error if m in whole else None
+            fate = (
+                Fate.ACCEPTED if any(r.fate is Fate.ACCEPTED for _, r in found) else Fate.REJECTED
+            )
+            rows[i] = Row(fate, None, error, members=found)
+            continue
+        answer = by_cid.pop(e.cid, None) if e.cid else None
+        if answer is None:
+            queue = by_phone.get(e.phone or f"base:{e.base}")
+            answer = queue.pop(0) if queue else whole.get(m)
+        rows[i] = _row(answer)
+    return rows
+
+
+def _row(answer: SendResult | None) -> Row:
+    if answer is None or getattr(answer, "answer_missing", False):
+        return Row(Fate.IN_FLIGHT, None, "the answer has no row for this recipient")
+    if answer.already_sent:
+        if answer.id_message:
+            return Row(Fate.ACCEPTED, answer.id_message, None, already=True)
+        return Row(Fate.UNTRACKED, None, UNTRACKED_NO_ID, already=True)
+    if answer.accepted and answer.id_message:
+        return Row(Fate.ACCEPTED, answer.id_message, None)
+    return Row(Fate.REJECTED, None, answer.error or "refused without an error text")
+
+
+def _restricted(
+    record: BatchRecord, indexes: list[int], messages: dict[int, Message]
+) -> list[Message]:
+    """The batch's messages narrowed to ``indexes`` (same client ids), in entry order."""
+    grouped: dict[int, list[Entry]] = {}
+    for i in indexes:
+        grouped.setdefault(record.entries[i].message, []).append(record.entries[i])
+    out = []
+    for m, entries in grouped.items():
+        original = messages[m]
+        recipients = tuple(Recipient(e.phone, e.cid) for e in entries if e.phone is not None)
+        bases = original.bases if any(e.base is not None for e in entries) else ()
+        out.append(replace(original, recipients=recipients, bases=bases))
+    return out

@@ -1,0 +1,123 @@
+"""Where a ledger lives and how its objects are written: one object per record, never an
+append (object stores such as S3 cannot append), so every write is whole or absent."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+from ._records import FORMAT, VERSION, BatchRecord, fold
+
+_NAME = re.compile(r"(\d{7})\.(\d{3})\.(intent|outcome)\.jsonl")
+SEND_DIR = "send"
+WAIT_DIR = "wait"
+REF_KEY = "cascade_ledger"
+
+
+def storage_path(url: str) -> Any:
+    """An ``ObjectStoragePath`` for a URL (``s3://conn@bucket/key``, ``file:///...``) or a
+    local path."""
+    from airflow.sdk import ObjectStoragePath
+
+    if "://" not in url:
+        url = "file://" + os.path.abspath(os.path.expanduser(url))
+    return ObjectStoragePath(url)
+
+
+def default_root() -> str:
+    """``[cascade] ledger_path`` (also ``AIRFLOW__CASCADE__LEDGER_PATH``), else a folder under
+    ``AIRFLOW_HOME``."""
+    from airflow.configuration import conf
+
+    configured = conf.get("cascade", "ledger_path", fallback=None)
+    if configured:
+        return str(configured)
+    home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
+    return os.path.join(home, "cascade_ledger")
+
+
+def task_folder(root: str, dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
+    """One folder per task instance: every try of it resumes the same ledger."""
+    parts = [dag_id, run_id, task_id, f"map_{map_index}" if map_index >= 0 else "map_none"]
+    return "/".join([root.rstrip("/"), *(quote(p, safe="-_.~:+=@,") for p in parts)])
+
+
+class Ledger:
+    """The durable record of one task instance's send, in object storage."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+        self.root = storage_path(self.url)
+        self._send = self.root / SEND_DIR
+
+    # -- writing ------------------------------------------------------------------------
+    def start(self, **meta: Any) -> None:
+        """Create the folder and the manifest (kept from the first try)."""
+        self._send.mkdir(parents=True, exist_ok=True)
+        (self.root / WAIT_DIR).mkdir(parents=True, exist_ok=True)
+        manifest = self.root / "ledger.json"
+        if not manifest.exists():
+            self._write(manifest, [json.dumps({"format": FORMAT, "version": VERSION, **meta})])
+
+    def write_record(self, batch: int, attempt: int, kind: str, lines: Iterable[str]) -> None:
+        self._write(self._send / f"{batch:07d}.{attempt:03d}.{kind}.jsonl", lines)
+
+    def write_json(self, name: str, value: Any) -> None:
+        self._write(self.root / name, [json.dumps(value, ensure_ascii=False, indent=1)])
+
+    def write_lines(self, name: str, lines: Iterable[str]) -> None:
+        self._write(self.root / name, lines)
+
+    # -- reading ------------------------------------------------------------------------
+    def batches(self) -> dict[int, list[str]]:
+        """Names of every record, by batch, in attempt order (intent before outcome)."""
+        out: dict[int, list[str]] = {}
+        if not self._send.exists():
+            return out
+        for path in self._send.iterdir():
+            match = _NAME.fullmatch(path.name)
+            if match:
+                out.setdefault(int(match.group(1)), []).append(path.name)
+        for names in out.values():
+            names.sort(key=lambda n: (n[8:11], n.endswith("outcome.jsonl")))
+        return dict(sorted(out.items()))
+
+    def load(self, batch: int, names: list[str]) -> BatchRecord:
+        return fold(batch, [(n, self._read_lines(self._send / n)) for n in names])
+
+    def read_json(self, name: str) -> Any:
+        path = self.root / name
+        if not path.exists():
+            return None
+        with path.open("r", encoding="utf-8") as f:
+            return json.load(f)
+
+    def read_lines(self, name: str) -> list[str]:
+        path = self.root / name
+        return self._read_lines(path) if path.exists() else []
+
+    def records(self) -> Iterator[BatchRecord]:
+        """Every batch, one at a time (memory stays flat however many there are)."""
+        for batch, names in self.batches().items():
+            yield self.load(batch, names)
+
+    def ref(self, **counts: Any) -> dict[str, Any]:
+        """The small XCom value that stands for the whole send."""
+        return {REF_KEY: self.url, "version": VERSION, **counts}
+
+    # -- plumbing -----------------------------------------------------------------------
+    @staticmethod
+    def _read_lines(path: Any) -> list[str]:
+        with path.open("r", encoding="utf-8") as f:
+            text: str = f.read()
+        return text.splitlines()
+
+    @staticmethod
+    def _write(path: Any, lines: Iterable[str]) -> None:
+        text = "".join(line + "\n" for line in lines)
+        with path.open("w", encoding="utf-8") as f:
+            f.write(text)

@@ -1,0 +1,179 @@
+"""Waiting on a ledger: the ids come from its send records one batch at a time, the states
+and prices go beside it (``wait/<batch>.jsonl``), and only counts travel through XCom and
+trigger events. A round is a generator (ids out, states in) so the blocking sensor and the
+asyncio trigger drive the same steps; file reads and writes happen inside the steps, which
+the trigger runs in a thread."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Awaitable, Callable, Generator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from ..gateway import MessageState, MessageStatus
+from ._records import Fate
+from ._store import REF_KEY, WAIT_DIR, Ledger
+
+Round = Generator[list[str], dict[str, MessageState], "Progress"]
+SUMMARY = f"{WAIT_DIR}/summary.json"
+
+
+def is_reference(value: Any) -> bool:
+    return isinstance(value, dict) and REF_KEY in value
+
+
+@dataclass
+class Progress:
+    """Counts after a round: small enough for a log line, an XCom value or a trigger event."""
+
+    total: int = 0
+    final: int = 0
+    refused: int = 0
+    by_state: Counter[str] = field(default_factory=Counter)
+    by_channel: dict[str, Decimal] = field(default_factory=dict)
+
+    def merge(self, other: Progress) -> Progress:
+        """Counts over several ledgers (the shards of one campaign)."""
+        self.total += other.total
+        self.final += other.final
+        self.refused += other.refused
+        self.by_state.update(other.by_state)
+        for channel, price in other.by_channel.items():
+            self.by_channel[channel] = self.by_channel.get(channel, Decimal(0)) + price
+        return self
+
+    @property
+    def done(self) -> bool:
+        return self.final >= self.total
+
+    def add(self, state: MessageState) -> None:
+        self.total += 1
+        if not state.is_final:
+            return
+        self.final += 1
+        self.by_state[state.status.value] += 1
+        for channel, price in state.prices.items():
+            if price:
+                self.by_channel[channel.value] = (
+                    self.by_channel.get(channel.value, Decimal(0)) + price
+                )
+
+    def price_totals(self) -> dict[str, Any]:
+        grand = sum(self.by_channel.values(), Decimal(0))
+        return {"by_channel": {c: str(v) for c, v in sorted(self.by_channel.items())},
+                "total": str(grand)}  # fmt: skip
+
+    def to_json(self) -> dict[str, Any]:
+        return {"total": self.total, "final": self.final, "by_state": dict(self.by_state),
+                "price_totals": self.price_totals()}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Progress:
+        by_channel = (data.get("price_totals") or {}).get("by_channel") or {}
+        return cls(int(data["total"]), int(data["final"]), 0, Counter(data.get("by_state") or {}),
+                   {c: Decimal(v) for c, v in by_channel.items()})  # fmt: skip
+
+
+class LedgerWatch:
+    """States of every message a ledger accepted, kept beside it."""
+
+    def __init__(self, ref: dict[str, Any] | str) -> None:
+        url = ref[REF_KEY] if isinstance(ref, dict) else ref
+        self.ledger = Ledger(str(url))
+        self._done: set[int] = set()
+
+    @property
+    def states_url(self) -> str:
+        return f"{self.ledger.url}/{WAIT_DIR}"
+
+    def ids(self, batch: int, names: list[str]) -> list[str]:
+        """The ids the gateway gave this batch (a stored base's phones included)."""
+        record = self.ledger.load(batch, names)
+        out: list[str] = []
+        for row in record.rows.values():
+            for _phone, member in row.members or [("", row)]:
+                if member.fate is Fate.ACCEPTED and member.id_message:
+                    out.append(member.id_message)
+        return list(dict.fromkeys(out))
+
+    def known(self, batch: int) -> dict[str, MessageState]:
+        lines = self.ledger.read_lines(f"{WAIT_DIR}/{batch:07d}.jsonl")
+        return {s.id_message: s for s in (MessageState.from_dict(json.loads(x)) for x in lines)}
+
+    def save(self, batch: int, states: dict[str, MessageState]) -> None:
+        self.ledger.write_lines(
+            f"{WAIT_DIR}/{batch:07d}.jsonl",
+            (json.dumps(s.to_dict(), ensure_ascii=False) for s in states.values()),
+        )
+
+    def round(self) -> Round:
+        """One pass over every batch with messages not yet final: yields the ids to ask
+        about, takes their states, records them; returns the counts over the whole send."""
+        progress = Progress()
+        for batch, names in self.ledger.batches().items():
+            ids = self.ids(batch, names)
+            known = self.known(batch) if ids else {}
+            todo = [] if batch in self._done else [
+                i for i in ids if not (i in known and known[i].is_final)
+            ]  # fmt: skip
+            if todo:
+                answered = yield todo
+                progress.refused += sum(1 for i in todo if i not in (answered or {}))
+                if answered:
+                    known.update({i: s for i, s in answered.items() if i in ids})
+                    self.save(batch, known)
+            for i in ids:
+                state = known.get(i)
+                if state is None:
+                    progress.total += 1
+                else:
+                    progress.add(state)
+            if ids and all(i in known and known[i].is_final for i in ids):
+                self._done.add(batch)
+        self.ledger.write_json(SUMMARY, progress.to_json())
+        return progress
+
+    def poll(self, get_states: Callable[[list[str]], dict[str, MessageState]]) -> Progress:
+        """A round driven by a blocking client."""
+        steps = self.round()
+        try:
+            todo = next(steps)
+            while True:
+                todo = steps.send(get_states(todo))
+        except StopIteration as stop:
+            result: Progress = stop.value
+            return result
+
+    async def apoll(
+        self, get_states: Callable[[list[str]], Awaitable[dict[str, MessageState]]]
+    ) -> Progress:
+        """A round driven by the asyncio client; file work runs off the event loop."""
+        import asyncio
+
+        steps = self.round()
+        try:
+            todo = await asyncio.to_thread(next, steps)
+            while True:
+                answered = await get_states(todo)
+                todo = await asyncio.to_thread(steps.send, answered)
+        except StopIteration as stop:
+            result: Progress = stop.value
+            return result
+
+    def stored_progress(self) -> Progress | None:
+        """The counts the last round wrote (what a task reads after its trigger finished)."""
+        data = self.ledger.read_json(SUMMARY)
+        return None if data is None else Progress.from_json(data)
+
+    def undelivered(self, limit: int = 5) -> list[str]:
+        """Some ids that ended not delivered or expired (for ``fail_on_undelivered``)."""
+        bad = {MessageStatus.NOT_DELIVER, MessageStatus.EXPIRED}
+        out: list[str] = []
+        for batch in self.ledger.batches():
+            out += [i for i, s in self.known(batch).items() if s.status in bad][: limit - len(out)]
+            if len(out) >= limit:
+                break
+        return out

@@ -1,0 +1,243 @@
+"""The ledger against a strict emulator (once-a-minute rule on): lost answers, resume after a
+crash, answers that do not match, GET without client ids. No Airflow processes: fast tier."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_cascade.gateway import (
+    SMS,
+    CascadeGatewayError,
+    CascadeValidationError,
+    Message,
+)
+from airflow_provider_cascade.hooks.cascade import CascadeHook
+from airflow_provider_cascade.ledger import (
+    Fate,
+    Ledger,
+    LedgerInputChanged,
+    LedgerSender,
+    Plan,
+    Totals,
+)
+from airflow_provider_cascade.testing.emulator import CascadeEmulator
+
+from .conftest import WINDOW, make_hook
+
+log = logging.getLogger("test.ledger")
+RUN_KEY = ("dag", "run", "task", -1)
+
+
+def phones(n: int, prefix: str = "7910") -> list[str]:
+    return [f"{prefix}{i:07d}" for i in range(n)]
+
+
+def feed(plan: Plan, numbers: list[str], text: str = "Hi") -> Iterator[Any]:
+    message = Message([SMS(text, "Shop")], numbers[:1])
+    return plan.chunks([(0, message, plan.recipients(0, numbers, "phones"))])
+
+
+def send(
+    hook: CascadeHook, ledger: Ledger, numbers: list[str], *, per_request: int = 100, **kw: Any
+) -> Totals:
+    variant_get = hook.settings.variant.value == "get"
+    plan = Plan(RUN_KEY, per_request, client_ids=not variant_get, **kw)
+    ledger.start(variant=hook.settings.variant.value)
+    sender = LedgerSender(ledger, hook.client, repeat_window=hook.settings.repeat_window, log=log)
+    return sender.run(feed(plan, numbers))
+
+
+def repeat_refusals(gw: CascadeEmulator) -> int:
+    return gw.counters["repeat_refused"]
+
+
+@pytest.mark.parametrize("protocol", ["json", "xml"])
+def test_lost_answer_is_resent_after_the_window_with_the_same_client_ids(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, protocol: str
+) -> None:
+    hook = make_hook(monkeypatch, gw, protocol)
+    gw.faults.drop_after_accept_next(1)  # batch 1 accepted, its answer never arrives
+    numbers = phones(250)
+    totals = send(hook, Ledger(str(tmp_path)), numbers)
+    assert totals.accepted == 250 and totals.untracked == 0 and totals.rejected == 0
+    assert set(gw.accepted_per_phone().values()) == {1} and len(gw.accepted_per_phone()) == 250
+    assert repeat_refusals(gw) == 0  # the resend waited out the window
+    assert sorted(totals.ids) == sorted(d.id_message for d in gw.deliveries)
+    assert totals.resent == 100 and totals.requests == 4
+
+
+def test_get_lost_answer_is_untracked_never_resent(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    hook = make_hook(monkeypatch, gw, "get")
+    gw.faults.drop_after_accept_next(1)
+    totals = send(hook, Ledger(str(tmp_path)), phones(30), per_request=10)
+    assert set(gw.accepted_per_phone().values()) == {1}
+    assert totals.untracked == 10 and totals.accepted == 20
+    assert len(totals.untracked_sample) == 10
+
+
+def test_no_batch_leaves_after_a_refused_answer(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    hook = make_hook(monkeypatch, gw, "get")
+    gw.faults.garbage_next(1)  # GET: any text but ids is the gateway's error: not sent
+    with pytest.raises(CascadeGatewayError):
+        send(hook, Ledger(str(tmp_path)), phones(30), per_request=10)
+    names = sorted(p.name for p in (tmp_path / "send").iterdir())
+    assert names == ["0000001.001.intent.jsonl", "0000001.001.outcome.jsonl"]
+    assert len(gw.requests) == 1
+
+
+def test_an_unreadable_answer_is_recorded_before_the_next_batch_leaves(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    hook = make_hook(monkeypatch, gw, "json")
+    gw.faults.garbage_next(1)  # JSON batch 1: unreadable, perhaps accepted
+    totals = send(hook, Ledger(str(tmp_path)), phones(30), per_request=10)
+    send_dir = tmp_path / "send"
+    outcome_1 = (send_dir / "0000001.001.outcome.jsonl").stat().st_mtime_ns
+    intent_2 = (send_dir / "0000002.001.intent.jsonl").stat().st_mtime_ns
+    assert outcome_1 <= intent_2
+    assert (send_dir / "0000001.002.intent.jsonl").exists()  # resent after the window
+    assert totals.accepted == 30 and set(gw.accepted_per_phone().values()) == {1}
+    assert repeat_refusals(gw) == 0
+
+
+class Crash(BaseException):
+    """Stands for kill -9: nothing after it runs, not even except/finally of the sender."""
+
+
+class CrashAfterRequest:
+    """A client that lets the request reach the gateway, then dies before the answer is used."""
+
+    def __init__(self, inner: Any, crash_on: int) -> None:
+        self.inner, self.codec, self.crash_on, self.calls = inner, inner.codec, crash_on, 0
+
+    def send_batch(self, batch: Any) -> Any:
+        self.calls += 1
+        answer = self.inner.send_batch(batch)
+        if self.calls == self.crash_on:
+            raise Crash
+        return answer
+
+
+@pytest.mark.parametrize("protocol", ["json", "xml"])
+def test_resume_after_a_crash_sends_nobody_twice(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, protocol: str
+) -> None:
+    hook = make_hook(monkeypatch, gw, protocol)
+    numbers = phones(500)
+    ledger = Ledger(str(tmp_path))
+    ledger.start()
+    plan = Plan(RUN_KEY, 100)
+    crashing = CrashAfterRequest(hook.client, crash_on=3)
+    with pytest.raises(Crash):
+        LedgerSender(ledger, crashing, repeat_window=WINDOW, log=log).run(feed(plan, numbers))
+    assert len(gw.accepted_per_phone()) == 300
+    second = LedgerSender(Ledger(str(tmp_path)), hook.client, repeat_window=WINDOW, log=log)
+    totals = second.run(feed(Plan(RUN_KEY, 100), numbers))
+    assert totals.accepted == 500 and totals.untracked == 0
+    assert set(gw.accepted_per_phone().values()) == {1} and len(gw.accepted_per_phone()) == 500
+    assert totals.resumed_batches == 3 and repeat_refusals(gw) == 0
+    # batch 3 was accepted but unrecorded: resent, the gateway gave the earlier ids back
+    assert sorted(totals.ids) == sorted(d.id_message for d in gw.deliveries)
+
+
+def test_a_resumed_try_refuses_a_changed_input(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    hook = make_hook(monkeypatch, gw, "json")
+    send(hook, Ledger(str(tmp_path)), phones(50))
+    with pytest.raises(LedgerInputChanged, match="input changed"):
+        send(hook, Ledger(str(tmp_path)), phones(50, prefix="7911"))
+
+
+def test_a_finished_send_resumes_without_a_request(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    hook = make_hook(monkeypatch, gw, "json")
+    first = send(hook, Ledger(str(tmp_path)), phones(120))
+    before = len(gw.requests)
+    again = send(hook, Ledger(str(tmp_path)), phones(120))
+    assert len(gw.requests) == before
+    assert again.ids == first.ids and again.accepted == 120
+
+
+def test_repeated_phones_are_sent_once_unless_allowed(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    hook = make_hook(monkeypatch, gw, "json")
+    numbers = ["79120000001", "79120000002", "79120000001", "79120000001"]
+    totals = send(hook, Ledger(str(tmp_path / "once")), numbers)
+    assert totals.accepted == 2 and gw.accepted_per_phone()["79120000001"] == 1
+    gw.reset()
+    totals = send(hook, Ledger(str(tmp_path / "many")), numbers, allow_repeats=True)
+    assert totals.accepted == 4 and gw.accepted_per_phone()["79120000001"] == 3
+
+
+def test_records_are_readable_json_lines(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    hook = make_hook(monkeypatch, gw, "json")
+    send(hook, Ledger(str(tmp_path)), phones(3))
+    intent = (tmp_path / "send" / "0000001.001.intent.jsonl").read_text().splitlines()
+    head, *items, end = (json.loads(line) for line in intent)
+    assert head["record"] == "intent" and head["format"] == "cascade-ledger" and head["v"] == 1
+    assert [i["phone"] for i in items] == phones(3) and all(i["cid"].isdigit() for i in items)
+    assert end == {"end": 3}
+    outcome = (tmp_path / "send" / "0000001.001.outcome.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in outcome][1:-1]
+    assert [r["fate"] for r in rows] == [Fate.ACCEPTED.value] * 3
+    assert json.loads((tmp_path / "ledger.json").read_text())["version"] == 1
+
+
+def test_bad_input_deep_in_a_file_fails_before_any_request(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    hook = make_hook(monkeypatch, gw, "json")
+    numbers = [*phones(150), "not-a-phone"]
+    plan = Plan(RUN_KEY, 100)
+    with pytest.raises(CascadeValidationError, match=r"phones: item 151"):
+        for chunk in feed(plan, numbers):
+            hook.client.codec.send_batches([m for _, m in chunk])
+    assert gw.requests == []
+
+
+def test_waiting_on_a_ledger_records_states_and_exact_price_totals(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import time
+    from decimal import Decimal
+
+    from airflow_provider_cascade.ledger import LedgerWatch
+
+    hook = make_hook(monkeypatch, gw, "json")
+    ledger = Ledger(str(tmp_path))
+    totals = send(hook, ledger, phones(1200), per_request=500)
+    watch = LedgerWatch(ledger.ref(**totals.counts()))
+    progress = watch.poll(hook.get_states)
+    rounds = 1
+    while not progress.done:
+        time.sleep(WINDOW * 1.2)  # the same status query only once a window
+        progress = watch.poll(hook.get_states)
+        rounds += 1
+    assert progress.total == progress.final == 1200 and rounds < 10
+    expected: dict[str, Decimal] = {}
+    for d in gw.deliveries:
+        for channel, price in gw.final_prices(d.id_message).items():
+            if price:
+                expected[channel] = expected.get(channel, Decimal(0)) + price
+    assert progress.price_totals()["by_channel"] == {c: str(v) for c, v in sorted(expected.items())}
+    assert sum(progress.by_state.values()) == 1200
+    assert repeat_refusals(gw) == 0
+    stored = json.loads((tmp_path / "wait" / "summary.json").read_text())
+    assert stored["final"] == 1200
+    lines = (tmp_path / "wait" / "0000001.jsonl").read_text().splitlines()
+    assert len(lines) == 500 and all(json.loads(x)["is_final"] for x in lines)
