@@ -13,7 +13,6 @@ from typing import Any
 
 import airflow
 import jsonschema
-import pytest
 
 import airflow_provider_cascade
 from airflow_provider_cascade.hooks.cascade import CascadeHook
