@@ -269,10 +269,11 @@ class _CascadeSendOperator(BaseOperator):
             key=SUMMARY_KEY,
             value={**counts, "untracked_sample": totals.untracked_sample, "ledger": ledger.url},
         )
+        if not self.returns_reference:  # per recipient: inline sends only (they are small)
+            context["ti"].xcom_push(key=RESULTS_KEY, value=list(_results(ledger)))
         self._apply_failure_policy(totals)
         if self.returns_reference:
             return ledger.ref(**counts)
-        context["ti"].xcom_push(key=RESULTS_KEY, value=list(_results(ledger)))
         ids = list(dict.fromkeys(totals.ids))
         if self.wait_for_completion and ids:
             return self.wait(context, ids)
