@@ -62,30 +62,6 @@ def m(name: str, file: str, old: str, new: str, *tests: str) -> Mutant:
     return Mutant(name, file, old, new, tests)
 
 
-T = "tests/"
-GW_ANSWERS = T + "gateway/test_answers.py"
-GW_GOLDEN = (T + "gateway/test_golden_get.py", T + "gateway/test_golden_json.py",
-             T + "gateway/test_golden_xml.py")  # fmt: skip
-GW_MATCH = T + "gateway/test_matching.py"
-GW_VALID = T + "gateway/test_validation.py"
-GW_PROPS = T + "gateway/test_properties.py"
-KILLS_GW = T + "gateway/test_kills_fast.py"
-KILLS_LEDGER = T + "ledger/test_kills_ledger.py"
-KILLS_OPS = T + "dagruns/test_kills_operators.py"
-KILLS_CLIENTS = T + "hooks/test_kills_clients.py"
-KILLS_WAIT = T + "triggers/test_kills_waiting.py"
-KILLS_EMU = T + "emulator/test_kills_emulator.py"
-LEDGER = T + "ledger/test_ledger_send.py"
-HOOK = T + "hooks/test_hook.py"
-ASYNC = T + "hooks/test_async_client.py"
-POLICY = T + "dagruns/test_failure_policy.py"
-WAIT_POLICY = T + "triggers/test_waiting_policy.py"
-WAIT_EMU = T + "triggers/test_waiting_emulator.py"
-TRIGGER = T + "triggers/test_state_trigger.py"
-EMU_RULES = T + "emulator/test_rules.py"
-EMU_WIRE = T + "emulator/test_wire.py"
-EMU_STRICT = T + "emulator/test_strict.py"
-
 MUTANTS: list[Mutant] = [
     # -- gateway/: the protocol core ----------------------------------------------------------
     m(
@@ -93,218 +69,203 @@ MUTANTS: list[Mutant] = [
         G + "_get_codec.py",
         "room = limit - 1 - (",
         "room = limit - 3 - (",
-        *GW_GOLDEN,
-        KILLS_GW,
+        "tests/gateway/test_answers.py::test_get_urls_are_under_the_limit_and_as_full_as_it_allows",
     ),
     m(
         "GET URL limit off by 2 (larger)",
         G + "_get_codec.py",
         "room = limit - 1 - (",
         "room = limit + 1 - (",
-        *GW_GOLDEN,
-        KILLS_GW,
+        "tests/gateway/test_answers.py::test_get_urls_are_under_the_limit_and_as_full_as_it_allows",
     ),
     m(
         "JSON state batch one id too large",
         G + "_json_codec.py",
         "self.settings.max_state_ids)",
         "self.settings.max_state_ids + 1)",
-        KILLS_GW,
-        *GW_GOLDEN,
+        "tests/gateway/test_answers.py::test_state_batches_hold_at_most_max_state_ids",
     ),
     m(
         "XML state batch one id too large",
         G + "_xml_codec.py",
         "self.settings.max_state_ids)",
         "self.settings.max_state_ids + 1)",
-        KILLS_GW,
-        *GW_GOLDEN,
+        "tests/gateway/test_answers.py::test_state_batches_hold_at_most_max_state_ids",
     ),
     m(
         "in-order rows skip the phone check",
         G + "_decode.py",
         "            or (row.phone is not None and row.phone != recipient.phone)\n",
         "",
-        GW_MATCH,
-        GW_ANSWERS,
+        "tests/gateway/test_matching.py::test_a_client_id_answered_for_another_phone_is_refused",
     ),
     m(
         "HTTP 403 not an auth error",
         G + "_decode.py",
         "if status in (401, 403):",
         "if status in (401,):",
-        GW_ANSWERS,
-        KILLS_GW,
+        "tests/gateway/test_answers.py::test_401_and_403_are_auth_errors",
     ),
     m(
         "partly_deliver not final",
         G + "_results.py",
         "return self is not MessageStatus.SEND",
         "return self not in (MessageStatus.SEND, MessageStatus.PARTLY_DELIVER)",
-        KILLS_GW,
-        GW_ANSWERS,
+        "tests/gateway/test_answers.py::test_every_state_word_and_its_finality",
     ),
     m(
         "prices summed as float",
         G + "_summary.py",
         "by_channel.get(channel, Decimal(0)) + price",
         "Decimal(float(by_channel.get(channel, Decimal(0))) + float(price))",
-        KILLS_GW,
+        "tests/gateway/test_answers.py::test_prices_are_summed_exactly",
     ),
     m(
         "secrets not scrubbed",
         G + "_codec_base.py",
         "return scrub_secrets(text, self._secrets)",
         "return text",
-        KILLS_GW,
-        GW_ANSWERS,
+        "tests/gateway/test_answers.py::test_a_gateway_echoing_the_password_does_not_leak_it",
     ),
     m(
         "padded state not stripped",
         G + "_decode.py",
         "state = state.strip()\n        status",
         "status",
-        GW_ANSWERS,
-        KILLS_GW,
+        "tests/gateway/test_answers.py::test_padded_state_is_the_state_in_every_variant",
     ),
     m(
         "JSON prices parsed as float",
         G + "_decode.py",
         "json.loads(text, parse_float=Decimal)",
         "json.loads(text)",
-        GW_ANSWERS,
-        KILLS_GW,
+        "tests/gateway/test_answers.py::test_json_prices_as_numbers_are_exact_decimals",
     ),
     m(
         "non-ASCII digits taken as ids",
         G + "_checks.py",
         "return value.isascii() and value.isdigit()",
         "return value.isdigit()",
-        GW_VALID,
-        GW_PROPS,
+        "tests/gateway/test_answers.py::test_ids_asked_about_are_ascii_digits",
     ),
-    m("GET id 0 taken as an id", G + "_decode.py", 'if i != "0"', "if True", GW_ANSWERS),
+    m(
+        "GET id 0 taken as an id",
+        G + "_decode.py",
+        'if i != "0"',
+        "if True",
+        "tests/gateway/test_matching.py::test_get_ids_in_phone_order_and_zero_is_not_an_id",
+    ),
     m(
         "GET answer accepts Unicode digits",
         G + "_get_codec.py",
         'r"[0-9]+(?:,[0-9]+)*"',
         'r"\\d+(?:,\\d+)*"',
-        GW_ANSWERS,
-        KILLS_GW,
+        "tests/gateway/test_matching.py::test_get_non_ascii_digits_are_not_ids",
     ),
     m(
         "recipient missing from the answer dropped",
         G + "_decode.py",
         "            append(_missing(index, phone, client_id))\n",
         "            pass\n",
-        GW_MATCH,
-        GW_ANSWERS,
+        "tests/gateway/test_matching.py::test_empty_row_list_gives_three_missing_answers_not_success",
     ),
     m(
         "unknown answer rows ignored",
         G + "_decode.py",
         "    if unknown:\n        first",
         "    if False:\n        first",
-        GW_MATCH,
-        GW_ANSWERS,
+        "tests/gateway/test_matching.py::test_a_row_for_a_recipient_never_sent_is_never_counted",
     ),
     m(
         "batch client id not carried to the result",
         G + "_decode.py",
         "found.client_id_message = None if client_id is None else str(client_id)",
         "pass",
-        GW_MATCH,
-        GW_ANSWERS,
+        "tests/gateway/test_matching.py::test_a_row_without_its_client_id_is_matched_by_phone",
     ),
     m(
         "template_data control characters pass",
         G + "_checks.py",
         "        text(field, out, required=False)",
         "        pass",
-        GW_VALID,
+        "tests/gateway/test_validation.py::test_invalid_input_names_field_and_rule",
     ),
     m(
         "GET identical requests in one send allowed",
         G + "_get_codec.py",
         "        if earlier is not None:\n            raise",
         "        if False:\n            raise",
-        *GW_GOLDEN,
-        GW_VALID,
-        KILLS_GW,
+        "tests/gateway/test_matching.py::test_get_identical_requests_in_one_call_are_refused_before_sending",
     ),
     m(
         "'already sent' without id not recognised",
         G + "_decode.py",
         "already = error is not None and DUPLICATE_MARK in error.lower()",
         "already = False",
-        GW_ANSWERS,
-        GW_MATCH,
+        "tests/gateway/test_matching.py::test_repeated_client_id_with_and_without_the_earlier_id",
     ),
     m(
         "XML status word taken as an error",
         G + "_decode.py",
         "if text and text not in _STATUS_WORDS:",
         "if text:",
-        GW_ANSWERS,
-        *GW_GOLDEN,
+        "tests/gateway/test_golden_xml.py::test_send_response_document_example",
     ),
     m(
         "field mapping button_url",
         G + "_fields.py",
         '"button_url": "button_url",',
         '"button_link": "button_url",',
-        *GW_GOLDEN,
-        GW_PROPS,
+        "tests/gateway/test_golden_get.py::test_send_request_equals_document",
     ),
     m(
         "finale_viber_read written as true",
         G + "_fields.py",
         'return "1"  # finale_viber_read',
         'return "true"',
-        *GW_GOLDEN,
-        GW_PROPS,
+        "tests/gateway/test_golden_json.py::test_send_request_equals_document",
     ),
     m(
         "whatsapp validity sent over GET",
         G + "_fields.py",
         '"validity_period_whatsapp": _JSON_XML,',
         '"validity_period_whatsapp": frozenset(Variant),',
-        GW_VALID,
-        *GW_GOLDEN,
-        GW_PROPS,
+        "tests/gateway/test_validation.py::test_invalid_input_names_field_and_rule",
     ),
     m(
         "batch planning overfills a request",
         G + "_batches.py",
         "if len(phones) + bases <= max_recipients - load:",
         "if len(phones) + bases <= max_recipients - load + 1:",
-        *GW_GOLDEN,
-        GW_PROPS,
-        KILLS_GW,
+        "tests/gateway/test_answers.py::test_json_batches_hold_at_most_max_recipients",
     ),
     m(
         "channel id 0 kept as an id",
         G + "_decode.py",
         'if value and value != "0":\n            if value.__class__',
         "if value:\n            if value.__class__",
-        GW_ANSWERS,
+        "tests/gateway/test_golden_json.py::test_send_response_document_example",
     ),
     m(
         "state answer missing ids accepted",
         G + "_decode.py",
         "    if missing:\n        raise",
         "    if False:\n        raise",
-        GW_ANSWERS,
-        GW_MATCH,
+        "tests/gateway/test_answers.py::test_a_status_answer_lacking_an_asked_id_is_unreadable",
     ),
-    m("id 0 pollable", G + "_codec_base.py", "or int(text) == 0:", ":", GW_VALID, KILLS_GW),
+    m(
+        "id 0 pollable",
+        G + "_codec_base.py",
+        "or int(text) == 0:",
+        ":",
+        "tests/gateway/test_answers.py::test_ids_asked_about_are_ascii_digits",
+    ),
     m(
         "Retry-After not read from a 5xx answer",
         G + "_decode.py",
         'raise CascadeServerError(status, _retry_after(response.header("Retry-After")))',
         "raise CascadeServerError(status, None)",
-        GW_ANSWERS,
-        KILLS_GW,
+        "tests/gateway/test_answers.py::test_429_and_5xx_are_transient",
     ),
     # -- clients/: transport and retries --------------------------------------------------------
     m(
@@ -312,47 +273,43 @@ MUTANTS: list[Mutant] = [
         C + "_policy.py",
         "delay = min(error.retry_after, self.policy.max_delay)",
         "pass",
-        KILLS_CLIENTS,
+        "tests/hooks/test_kills_clients.py::test_retry_after_sets_the_wait",
     ),
     m(
         "status 429 not retried for a send",
         C + "_policy.py",
         "(error.http_status == 429 or self.resend)",
         "(self.resend)",
-        KILLS_CLIENTS,
-        HOOK,
+        "tests/hooks/test_kills_clients.py::test_a_429_send_is_retried_a_5xx_send_is_not",
     ),
     m(
         "a send that may have arrived is resent at once",
         C + "_policy.py",
         "ok = failure.retryable and (self.resend or not failure.may_have_sent)",
         "ok = failure.retryable",
-        KILLS_CLIENTS,
-        HOOK,
-        ASYNC,
+        "tests/hooks/test_hook.py::test_a_send_that_may_have_arrived_is_never_resent",
     ),
     m(
         "retry_limit allows one try too many",
         C + "_policy.py",
         "if self.retries >= self.policy.retry_limit:",
         "if self.retries > self.policy.retry_limit:",
-        HOOK,
-        KILLS_CLIENTS,
+        "tests/hooks/test_kills_clients.py::test_backoff_doubles_up_to_max_delay",
+        "tests/hooks/test_hook.py::test_retry_limit_is_honoured",
     ),
     m(
         "backoff does not double",
         C + "_policy.py",
         "self.retry_delay * 2 ** (retry - 1)",
         "self.retry_delay * retry",
-        KILLS_CLIENTS,
+        "tests/hooks/test_kills_clients.py::test_backoff_doubles_up_to_max_delay",
     ),
     m(
         "retried 5xx status query ignores the repeat window",
         C + "_policy.py",
         "if delay is not None and error.http_status != 429:\n                    delay = max(",
         "if False:\n                    delay = max(",
-        KILLS_CLIENTS,
-        HOOK,
+        "tests/hooks/test_kills_clients.py::test_a_retried_5xx_status_query_waits_out_the_repeat_window",
     ),
     # -- hooks/ ---------------------------------------------------------------------------------
     m(
@@ -360,16 +317,14 @@ MUTANTS: list[Mutant] = [
         P + "hooks/connection.py",
         'timezone=str(extra.get("timezone") or _defaults.TIMEZONE),',
         "timezone=_defaults.TIMEZONE,",
-        HOOK,
-        KILLS_CLIENTS,
+        "tests/hooks/test_kills_clients.py::test_the_connection_time_zone_reaches_the_request",
     ),
     m(
         "hook retry_limit argument ignored",
         P + "hooks/connection.py",
         "retry_limit=settings.retry_limit\n        if retry_limit is None",
         "retry_limit=settings.retry_limit\n        if True",
-        HOOK,
-        KILLS_CLIENTS,
+        "tests/hooks/test_hook.py::test_get_conn_is_the_cached_blocking_client",
     ),
     # -- ledger/ ----------------------------------------------------------------------------------
     m(
@@ -377,65 +332,57 @@ MUTANTS: list[Mutant] = [
         L + "_sources.py",
         "stable_client_id(*self.run_key, index, r.phone, nth)",
         "stable_client_id(*self.run_key, index, r.phone)",
-        KILLS_LEDGER,
-        LEDGER,
+        "tests/ledger/test_ledger_send.py::test_repeated_phones_are_sent_once_unless_allowed",
     ),
     m(
         "duplicate phones not skipped",
         L + "_sources.py",
         "if nth and not self.allow_repeats:",
         "if False:",
-        KILLS_LEDGER,
-        LEDGER,
-        POLICY,
+        "tests/ledger/test_ledger_send.py::test_repeated_phones_are_sent_once_unless_allowed",
     ),
     m(
         "time_send in the past check off by sign",
         L + "_sources.py",
         "if when < now - PAST_TOLERANCE:",
         "if when < now + PAST_TOLERANCE:",
-        KILLS_LEDGER,
-        LEDGER,
+        "tests/ledger/test_kills_ledger.py::test_time_send_tolerance_is_in_the_past_only",
     ),
     m(
         "a chunk one recipient too large",
         L + "_sources.py",
         "if size + len(piece) >= self.max_recipients:",
         "if size + len(piece) > self.max_recipients:",
-        KILLS_LEDGER,
-        LEDGER,
+        "tests/ledger/test_kills_ledger.py::test_the_intent_is_on_disk_before_the_request_leaves",
+        "tests/ledger/test_ledger_send.py::test_lost_answer_is_resent_after_the_window_with_the_same_client_ids",
     ),
     m(
         "resend before the repeat window",
         L + "_send.py",
         "not_before = record.last_sent_at + self.window + min(1.0, 0.1 * self.window)",
         "not_before = record.last_sent_at",
-        KILLS_LEDGER,
-        LEDGER,
+        "tests/ledger/test_ledger_send.py::test_lost_answer_is_resent_after_the_window_with_the_same_client_ids",
     ),
     m(
         "a lost answer recorded as accepted",
         L + "_send.py",
         "rows = dict.fromkeys(sent, Fate.IN_FLIGHT if exc.may_have_sent else Fate.UNSENT)",
         "rows = dict.fromkeys(sent, Fate.ACCEPTED if exc.may_have_sent else Fate.UNSENT)",
-        KILLS_LEDGER,
-        LEDGER,
+        "tests/ledger/test_ledger_send.py::test_lost_answer_is_resent_after_the_window_with_the_same_client_ids",
     ),
     m(
         "untracked (already sent, no id) recorded as accepted",
         L + "_send.py",
         "return Row(Fate.UNTRACKED, None, UNTRACKED_NO_ID, already=True)",
         "return Row(Fate.ACCEPTED, None, None, already=True)",
-        KILLS_LEDGER,
-        LEDGER,
+        "tests/ledger/test_kills_ledger.py::test_already_sent_without_an_id_is_untracked_not_accepted",
     ),
     m(
         "a recipient missing from the answer counted as rejected",
         L + "_send.py",
         'return Row(Fate.IN_FLIGHT, None, "the answer has no row for this recipient")',
         'return Row(Fate.REJECTED, None, "the answer has no row for this recipient")',
-        KILLS_LEDGER,
-        LEDGER,
+        "tests/ledger/test_kills_ledger.py::test_a_recipient_missing_from_the_answer_is_resent_not_rejected",
     ),
     Mutant(
         "intent written after the request left",
@@ -444,7 +391,9 @@ MUTANTS: list[Mutant] = [
         "            intent_lines(record.batch, attempt, now, record.entries, sent, "
         "try_=self.try_number),\n        )  # fmt: skip\n",
         "",
-        (KILLS_LEDGER,),
+        (
+            "tests/ledger/test_kills_ledger.py::test_the_intent_is_on_disk_before_the_request_leaves",
+        ),
         more=(
             (
                 "            answers = self.client.send_batch(batch)\n",
@@ -463,8 +412,7 @@ MUTANTS: list[Mutant] = [
         "        except (CascadeServerError, CascadeResponseError) as exc:\n"
         '            result, error = "lost", str(exc)\n'
         "            rows = dict.fromkeys(sent, Fate.UNSENT)",
-        KILLS_LEDGER,
-        LEDGER,
+        "tests/ledger/test_kills_ledger.py::test_a_5xx_send_without_client_ids_is_untracked_never_resent",
     ),
     m(
         "crash between intent and outcome forgotten",
@@ -472,8 +420,8 @@ MUTANTS: list[Mutant] = [
         '        record.rows[i] = Row(Fate.IN_FLIGHT, None, "no answer recorded (crash or lost '
         'answer)")',
         "        pass",
-        KILLS_LEDGER,
-        LEDGER,
+        "tests/ledger/test_kills_ledger.py::test_an_intent_without_its_outcome_folds_to_in_flight",
+        "tests/ledger/test_kills_ledger.py::test_get_crash_after_the_request_resumes_without_a_second_copy",
     ),
     # -- operators/, sensors/, notifications/ --------------------------------------------------
     m(
@@ -481,38 +429,35 @@ MUTANTS: list[Mutant] = [
         P + "operators/cascade.py",
         "limit is not None and ratio > limit",
         "limit is not None and ratio >= limit",
-        KILLS_OPS,
-        POLICY,
+        "tests/dagruns/test_kills_operators.py::test_a_failure_ratio_equal_to_the_limit_passes",
     ),
     m(
         "no recipient accepted does not fail the send",
         P + "operators/cascade.py",
         "(limit is None and totals.accepted + totals.untracked == 0)",
         "(limit is None and totals.accepted == 0 and totals.untracked < 0)",
-        POLICY,
-        KILLS_OPS,
+        "tests/dagruns/test_failure_policy.py::test_every_recipient_failing_fails_the_task",
     ),
     m(
         "the notifier sends without client ids",
         P + "notifications/cascade.py",
         "            messages = with_client_ids(messages, key)\n",
         "",
-        KILLS_OPS,
+        "tests/dagruns/test_kills_operators.py::test_the_notifier_is_deduplicated_per_task_try",
     ),
     m(
         "the notifier's client ids ignore the try number",
         P + "notifications/cascade.py",
         '                getattr(ti, "try_number", None),\n',
         "",
-        KILLS_OPS,
+        "tests/dagruns/test_kills_operators.py::test_the_notifier_is_deduplicated_per_task_try",
     ),
     m(
         "sensor: undelivered does not fail with fail_on_undelivered",
         P + "waiting.py",
         "UNDELIVERED = frozenset({MessageStatus.NOT_DELIVER, MessageStatus.EXPIRED})",
         "UNDELIVERED = frozenset({MessageStatus.NOT_DELIVER})",
-        KILLS_WAIT,
-        KILLS_OPS,
+        "tests/dagruns/test_failure_policy.py::test_fail_on_undelivered",
     ),
     # -- waiting.py, triggers/ ------------------------------------------------------------------
     m(
@@ -520,58 +465,100 @@ MUTANTS: list[Mutant] = [
         P + "waiting.py",
         "if self.failures > limit:",
         "if self.failures >= limit:",
-        WAIT_POLICY,
-        WAIT_EMU,
-        KILLS_WAIT,
+        "tests/triggers/test_waiting_policy.py::test_transient_failures_counted_in_a_row_then_fatal",
     ),
     m(
         "a success does not reset the failure count",
         P + "waiting.py",
         "        self.failures = 0\n        self.states.update(got)\n",
         "        self.states.update(got)\n",
-        WAIT_POLICY,
-        KILLS_WAIT,
+        "tests/triggers/test_waiting_policy.py::test_transient_failures_counted_in_a_row_then_fatal",
     ),
     m(
         "poll interval below the window not raised",
         P + "waiting.py",
         "return self.window if self.interval is None else max(self.interval, self.window)",
         "return self.window if self.interval is None else self.interval",
-        WAIT_POLICY,
-        WAIT_EMU,
+        "tests/triggers/test_waiting_policy.py::test_interval_raised_to_the_window_and_said_once",
     ),
     m(
         "a failed query does not start the window",
         P + "waiting.py",
         "        self.last_query_at = now  # it may have reached the gateway: its window runs too\n",
         "",
-        WAIT_POLICY,
-        KILLS_WAIT,
+        "tests/triggers/test_waiting_policy.py::test_ids_left_out_were_refused_not_failed",
     ),
     m(
         "credentials error retried as transient",
         P + "waiting.py",
         "TRANSIENT = (CascadeServerError, CascadeTransportError, CascadeResponseError)",
         "TRANSIENT = (CascadeError,)",
-        WAIT_POLICY,
-        KILLS_WAIT,
-        WAIT_EMU,
+        "tests/triggers/test_waiting_policy.py::test_other_errors_end_the_wait_at_once",
     ),
     m(
         "final ids asked again",
         P + "waiting.py",
         "return [i for i in self.ids if not (i in self.states and self.states[i].is_final)]",
         "return list(self.ids)",
-        WAIT_POLICY,
-        KILLS_WAIT,
+        "tests/triggers/test_waiting_policy.py::test_next_query_waits_out_the_period_from_the_last_answer",
     ),
     m(
         "price totals not pushed to XCom",
         P + "waiting.py",
         '    ti.xcom_push(key="price_totals", value=summary.totals())\n',
         "",
-        KILLS_WAIT,
-        WAIT_POLICY,
+        "tests/triggers/test_kills_waiting.py::test_finish_pushes_exact_prices_and_totals",
+    ),
+    m(
+        "sensor: poke interval left below the window",
+        P + "sensors/cascade.py",
+        "            self.poke_interval = settings.period  # Airflow's poke/reschedule loop uses it\n",
+        "",
+        "tests/triggers/test_kills_waiting.py::test_the_sensor_raises_its_poke_interval_to_the_window",
+    ),
+    m(
+        "sensor poke: fail_on_undelivered dropped",
+        P + "sensors/cascade.py",
+        "            value = finish(\n"
+        "                context, wait.states, self.log, fail_on_undelivered=self.fail_on_undelivered\n",
+        "            value = finish(\n                context, wait.states, self.log\n",
+        "tests/triggers/test_kills_waiting.py::test_the_sensor_poke_fails_on_undelivered",
+    ),
+    m(
+        "trigger: handed-over query time not serialized",
+        P + "triggers/cascade.py",
+        '"last_polled_at": self.last_polled_at,',
+        '"last_polled_at": None,',
+        "tests/triggers/test_kills_waiting.py::test_the_trigger_keeps_the_handed_over_query_time",
+    ),
+    m(
+        "trigger: first query ignores the task's last one",
+        P + "triggers/cascade.py",
+        "wake = max(time.time(), wait.next_query_at()) + jitter",
+        "wake = time.time() + jitter",
+        "tests/triggers/test_waiting_emulator.py::test_trigger_does_not_repeat_the_tasks_last_query",
+    ),
+    m(
+        "sync client: status queries not retried",
+        C + "sync.py",
+        "response = self._fetch(request, resend=True)",
+        "response = self._fetch(request, resend=False)",
+        "tests/hooks/test_hook.py::test_status_queries_retry_5xx",
+    ),
+    m(
+        "async client: status queries not retried",
+        C + "aio.py",
+        "response = await self._fetch(batch.request, resend=True)",
+        "response = await self._fetch(batch.request, resend=False)",
+        "tests/hooks/test_async_client.py",
+    ),
+    m(
+        "GET status throttle forgets the window",
+        C + "_throttle.py",
+        "if last is not None and now - last < self.window:",
+        "if False:",
+        "tests/hooks/test_hook.py::",
+        "tests/triggers/test_state_trigger.py::test_get_respects_once_a_minute",
     ),
     # -- testing/emulator: the peer the tests trust ------------------------------------------
     m(
@@ -579,25 +566,21 @@ MUTANTS: list[Mutant] = [
         E + "_gateway.py",
         "if last is not None and now - last < window:",
         "if last is not None and now - last < 0:",
-        EMU_RULES,
-        KILLS_EMU,
+        "tests/emulator/test_rules.py::test_status_query_repeated_at_once_is_refused",
     ),
     m(
         "emulator: a repeated client id sent again",
         E + "_gateway.py",
         '            if earlier is not None:\n                self.counters["duplicates_refused"]',
         '            if False:\n                self.counters["duplicates_refused"]',
-        EMU_RULES,
-        KILLS_EMU,
+        "tests/emulator/test_rules.py::test_send_resent_at_once_is_refused_and_not_sent",
     ),
     m(
         "emulator: stop-listed phones delivered",
         E + "_gateway.py",
         "        if phone in stop:\n",
         "        if False:\n",
-        EMU_RULES,
-        KILLS_EMU,
-        POLICY,
+        "tests/dagruns/test_failure_policy.py::test_max_failure_ratio",
     ),
 ]
 
@@ -619,7 +602,10 @@ def problems(root: pathlib.Path = ROOT) -> list[str]:
         if mu.apply(src) == src:
             out.append(f"{mu.name}: the replacement changes nothing")
         for test in mu.tests:
-            if not (root / test.split("::")[0]).exists():
+            file, _, func = test.partition("::")
+            if not (root / file).exists():
+                out.append(f"{mu.name}: test file {file} does not exist")
+            elif func and f"def {func}(" not in (root / file).read_text(encoding="utf-8"):
                 out.append(f"{mu.name}: test {test} does not exist")
     names = [mu.name for mu in MUTANTS]
     out += [f"{n}: name used twice" for n in sorted({n for n in names if names.count(n) > 1})]

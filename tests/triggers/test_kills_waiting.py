@@ -1,13 +1,29 @@
-"""The end of a wait, each test aimed at one mutant of ``tests/mutants.py``."""
+"""Waiting (sensor, trigger, the end of a wait), each test aimed at one mutant of
+``tests/mutants.py``: against the emulator with its once-a-minute rule on."""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
-from airflow_provider_cascade.gateway import Channel, MessageState, MessageStatus
+import pytest
+
+from airflow_provider_cascade.gateway import CascadeError, Channel, MessageState, MessageStatus
+from airflow_provider_cascade.sensors.cascade import CascadeMessageStateSensor
+from airflow_provider_cascade.testing.emulator import CascadeEmulator
+from airflow_provider_cascade.triggers.cascade import CascadeMessageStateTrigger
 from airflow_provider_cascade.waiting import finish
+
+from .test_waiting_emulator import WINDOW, context, send
+
+
+@pytest.fixture
+def gw(cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch) -> CascadeEmulator:
+    cascade_gateway.behaviour.repeat_window = WINDOW
+    monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", cascade_gateway.conn_uri("json"))
+    return cascade_gateway
 
 
 def test_finish_pushes_exact_prices_and_totals() -> None:
@@ -28,3 +44,34 @@ def test_finish_pushes_exact_prices_and_totals() -> None:
     assert {k: Decimal(str(v)) for k, v in totals["by_channel"].items()} == {
         "sms": Decimal("0.30"), "viber": Decimal("0.20")}  # fmt: skip
     assert "0.30" in lines[0] and "0.50" in lines[0]
+
+
+def test_the_sensor_raises_its_poke_interval_to_the_window(gw: CascadeEmulator) -> None:
+    """Airflow's poke loop sleeps ``poke_interval``: a shorter one than the gateway's repeat
+    window would ask inside it."""
+    sensor = CascadeMessageStateSensor(task_id="w", id_messages=send(["79000000001"]),
+                                       poke_interval=0.05)  # fmt: skip
+    sensor.poke(context())
+    assert sensor.poke_interval == WINDOW
+
+
+def test_the_sensor_poke_fails_on_undelivered(gw: CascadeEmulator) -> None:
+    gw.steer("79000000777", "not_deliver")
+    ids = send(["79000000777", "79000000001"])
+    sensor = CascadeMessageStateSensor(task_id="w", id_messages=ids, fail_on_undelivered=True)
+    deadline = time.time() + 10
+    with pytest.raises(CascadeError, match="1 message"):
+        while time.time() < deadline:
+            sensor.poke(context())
+            time.sleep(WINDOW)
+
+
+def test_the_trigger_keeps_the_handed_over_query_time() -> None:
+    """The task's last query time survives serialization: the triggerer must not ask again
+    inside the window the task's query opened."""
+    trigger = CascadeMessageStateTrigger(["1"], end_time=500.0, repeat_window=2.0,
+                                         last_polled_at=100.5, last_progress="0/1 final")  # fmt: skip
+    path, kwargs = trigger.serialize()
+    assert kwargs["last_polled_at"] == 100.5 and kwargs["repeat_window"] == 2.0
+    assert kwargs["last_progress"] == "0/1 final"
+    assert CascadeMessageStateTrigger(**kwargs).serialize() == (path, kwargs)
