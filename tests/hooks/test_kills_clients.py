@@ -14,6 +14,7 @@ from airflow_provider_cascade.clients._policy import Retrying
 from airflow_provider_cascade.gateway import SMS, CascadeServerError, Message
 from airflow_provider_cascade.gateway.codec import HttpResponse
 from airflow_provider_cascade.hooks.cascade import CascadeHook
+from airflow_provider_cascade.testing.emulator import CascadeEmulator
 
 POLICY = RetryPolicy(retry_limit=3, retry_delay=0.25, max_delay=60.0)
 
@@ -67,3 +68,17 @@ def test_the_connection_time_zone_reaches_the_request(monkeypatch: pytest.Monkey
     (batch,) = hook.client.codec.send_batches([message])
     body = batch.request.body.decode() if batch.request.body else batch.request.url
     assert "2030-01-01 10:00" in body and "2030-01-01 03:00" not in body
+
+
+def test_get_status_queries_skip_ids_asked_inside_the_window(
+    cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GET asks one id per request: asking again about an id inside the window would be a
+    refused repeat, so the client leaves it out (the caller sees it as not answered yet)."""
+    monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", cascade_gateway.conn_uri("get"))
+    hook = CascadeHook()
+    ids = [r.id_message for r in hook.send([Message([SMS("hi", "Shop")], ["79000000001"])])]
+    assert set(hook.get_states(ids)) == set(ids)
+    assert hook.get_states(ids) == {}
+    assert sum(r.kind == "state" for r in cascade_gateway.requests) == 1
+    assert cascade_gateway.counters["repeat_refused"] == 0

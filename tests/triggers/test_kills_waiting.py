@@ -16,7 +16,7 @@ from airflow_provider_cascade.testing.emulator import CascadeEmulator
 from airflow_provider_cascade.triggers.cascade import CascadeMessageStateTrigger
 from airflow_provider_cascade.waiting import finish
 
-from .test_waiting_emulator import WINDOW, context, send
+from .test_waiting_emulator import WINDOW, context, run, send, state_queries
 
 
 @pytest.fixture
@@ -75,3 +75,16 @@ def test_the_trigger_keeps_the_handed_over_query_time() -> None:
     assert kwargs["last_polled_at"] == 100.5 and kwargs["repeat_window"] == 2.0
     assert kwargs["last_progress"] == "0/1 final"
     assert CascadeMessageStateTrigger(**kwargs).serialize() == (path, kwargs)
+
+
+def test_the_trigger_reports_its_deadline_instead_of_asking_past_it(gw: CascadeEmulator) -> None:
+    """The task asked just before deferring; the window that query opened ends after the
+    deadline, so the trigger must not ask at all: it reports the timeout at the deadline."""
+    gw.set_time_scale(1.0)  # stays "send"
+    ids = send(["79000000001"])
+    started = time.time()
+    trigger = CascadeMessageStateTrigger(ids, end_time=started + 0.15, repeat_window=WINDOW,
+                                         last_polled_at=started)  # fmt: skip
+    event = run(trigger)
+    assert event["status"] == "timeout" and time.time() - started < WINDOW
+    assert state_queries(gw) == []
