@@ -5,14 +5,15 @@ Run: ``.venv/bin/python -m tests.mutants [-j N] [NAME...]`` (with NAMEs, only th
 name or file contains one). It prints one line per mutant (file, bug, the test that killed it)
 and the wall time; the exit code is 1 if any mutant survived or no longer applies.
 
-How it stays fast: the source is never edited in place. Each worker (``-j``, default: the CPU
-count) mutates its own copy of the tree in a temporary folder, restored after every mutant and
+How it stays fast: the source is never edited in place. Each worker (``-j``, default: twice the
+CPU count) mutates its own copy of the tree in a temporary folder, restored after every mutant and
 deleted at the end (also on Ctrl-C), so the checkout is never left mutated. The heavy
 third-party imports (Airflow, httpx, lxml, hypothesis) happen once, before the workers fork;
 each mutant's tests then run in a forked child that imports the provider afresh from the
 mutated copy, without bytecode caches (a same-size edit within a second would otherwise load
 a stale ``.pyc``). Not part of the default test run; ``tests/test_mutants.py`` checks that
-every mutant still applies to the current source.
+every mutant still applies to the current source. ``--list`` lists the mutants; ``--tests PATH...``
+runs other tests against every selected mutant (to find which existing test kills a new one).
 """
 
 from __future__ import annotations
