@@ -374,6 +374,12 @@ class CascadeSendMessageOperator(_CascadeSendOperator):
             raise CascadeValidationError(given[1], f"give one of {', '.join(given)}, not several")
         if (messages is not None or messages_file is not None) and channels is not None:
             raise CascadeValidationError("channels", "messages carry their own channels")
+        if (recipients_file or messages_file) and self.wait_for_completion:
+            raise CascadeValidationError(
+                "wait_for_completion",
+                "sends of files return a ledger reference: wait with "
+                "CascadeMessageStateSensor(id_messages=<this task>.output) instead",
+            )
         self.channels = channels
         self.phones = phones
         self.messages = messages

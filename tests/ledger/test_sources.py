@@ -170,3 +170,11 @@ def test_shards_keep_a_phone_in_one_shard(tmp_path: Path) -> None:
     assert all(len(list(read_recipients(u))) > 150 for u in urls)  # spread, not lumped
     with pytest.raises(CascadeValidationError, match="shards"):
         split_recipients_file(str(csv), 0)
+
+
+def test_waiting_inside_a_file_send_is_refused_when_the_dag_is_built() -> None:
+    with pytest.raises(
+        CascadeValidationError, match="wait_for_completion.*CascadeMessageStateSensor"
+    ):
+        CascadeSendMessageOperator(task_id="t", channels=SMS, recipients_file="r.csv",
+                                   wait_for_completion=True)  # fmt: skip
