@@ -174,7 +174,7 @@ def test_shards_keep_a_phone_in_one_shard(tmp_path: Path) -> None:
 
 def test_waiting_inside_a_file_send_is_refused_when_the_dag_is_built() -> None:
     with pytest.raises(
-        CascadeValidationError, match="wait_for_completion.*CascadeMessageStateSensor"
+        CascadeValidationError, match=r"wait_for_completion.*CascadeMessageStateSensor"
     ):
         CascadeSendMessageOperator(task_id="t", channels=SMS, recipients_file="r.csv",
                                    wait_for_completion=True)  # fmt: skip
