@@ -95,8 +95,8 @@ def _arguments(fn: ast.FunctionDef) -> Iterator[tuple[ast.arg, ast.expr | None]]
     args = fn.args
     positional = args.posonlyargs + args.args
     padded: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
-    yield from zip(positional, [*padded, *args.defaults])
-    yield from zip(args.kwonlyargs, args.kw_defaults)
+    yield from zip(positional, [*padded, *args.defaults], strict=True)
+    yield from zip(args.kwonlyargs, args.kw_defaults, strict=True)
 
 
 def _literal(value: Any) -> str:
@@ -136,13 +136,13 @@ def _setdefaults(fn: ast.FunctionDef, module: Any) -> dict[str, str]:
     return found
 
 
-def class_rows(cls: type, problems: list[str]) -> list[Row]:
+def class_rows(cls: type, problems: list[str], package: str = PACKAGE) -> list[Row]:
     """Every argument of the provider's own ``__init__``s in the MRO (the class first), plus
     inherited Airflow arguments its docstrings document on purpose."""
-    ours = [c for c in cls.__mro__ if c.__module__.startswith(PACKAGE)]
+    ours = [c for c in cls.__mro__ if c.__module__.startswith(package)]
     theirs = [c for c in cls.__mro__ if c not in ours and c is not object]
-    docs = param_docs(*(c.__doc__ for c in ours),
-                      *(c.__dict__["__init__"].__doc__ for c in ours if "__init__" in c.__dict__))  # fmt: skip
+    inits = [c.__dict__["__init__"] for c in ours if "__init__" in c.__dict__]
+    docs = param_docs(*(c.__doc__ for c in ours), *(f.__doc__ for f in inits))
     templated = set(getattr(cls, "template_fields", ()) or ())
     has_templates = hasattr(cls, "template_fields")
     rows: dict[str, Row] = {}
@@ -198,7 +198,7 @@ class _Recorder(dict[str, Any]):
         super().__init__()
         self.asked: list[str] = []
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         if key not in self.asked:
             self.asked.append(key)
         return super().get(key, default)
@@ -209,9 +209,10 @@ def extras_rows(problems: list[str]) -> list[Row]:
     from airflow_provider_cascade.hooks import connection
     from airflow_provider_cascade.provider_info import CONN_FIELDS
 
-    args = {"host": "gw.example", "port": None, "schema": None, "login": "l", "password": "p"}
     recorder = _Recorder()
-    settings = connection.connection_settings(**args, extra=recorder)
+    settings = connection.connection_settings(
+        host="gw.example", port=None, schema=None, login="l", password="p", extra=recorder
+    )
     docs = {
         k.removeprefix("extra."): v
         for k, v in param_docs(connection.connection_settings.__doc__).items()
@@ -347,9 +348,11 @@ def generate(problems: list[str]) -> dict[str, str]:
 
 def update(text: str, bodies: dict[str, str]) -> str:
     return BLOCK.sub(
-        lambda m: f"<!-- params: {m['name']} -->\n"
-        + bodies.get(m["name"], m["body"])
-        + "<!-- /params -->",
+        lambda m: (
+            f"<!-- params: {m['name']} -->\n"
+            + bodies.get(m["name"], m["body"])
+            + "<!-- /params -->"
+        ),
         text,
     )
 
