@@ -3,8 +3,12 @@ DAG a block defines runs to success against the emulator (``dag.test()``, trigge
 
 from __future__ import annotations
 
+import ast
+import importlib
+import importlib.metadata
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,3 +68,58 @@ def test_every_page_with_python_has_its_blocks_collected() -> None:
     fenced = {f.name for f in FILES if re.search(r"```(py|python3|Python)\n", f.read_text())}
     assert fenced == set(), f"use ```python fences in {sorted(fenced)}"
     assert {n for n, _, _ in BLOCKS} >= {"README.md", "operators.md", "sensor.md", "emulator.md"}
+
+
+def _section(page: str, heading: str) -> str:
+    text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+    start = text.index(f"## {heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end > 0 else None]
+
+
+def test_the_module_table_matches_the_package() -> None:
+    """Every module in index.md's table imports and holds the names the row gives it; the
+    modules a reader looks for are all there."""
+    rows = re.findall(
+        r"^\| `(airflow_provider_cascade[\w.]*)` \| (.*) \|$",
+        _section("index.md", "What is where"),
+        re.M,
+    )
+    modules = {m: rest for m, rest in rows}
+    from airflow_provider_cascade.hooks.cascade import CascadeHook
+
+    assert {
+        f"airflow_provider_cascade.{m}"
+        for m in ("operators.cascade", "sensors.cascade", "triggers.cascade", "notifications.cascade",
+                  "hooks.cascade", "ledger", "waiting", "gateway", "gateway.codec", "testing.emulator")
+    } <= set(modules)  # fmt: skip
+    for module, rest in modules.items():
+        imported = importlib.import_module(module)
+        for name in re.findall(r"`(Cascade\w+)`", rest):
+            assert hasattr(imported, name), f"{module} has no {name}"
+    hook = re.search(r"`CascadeHook`: ([^;]+);", modules["airflow_provider_cascade.hooks.cascade"])
+    assert hook, "the hook's row names its methods"
+    for method in re.findall(r"`(\w+)`", hook[1]):
+        assert callable(getattr(CascadeHook, method, None)), f"CascadeHook has no {method}()"
+
+
+def _imported_distributions() -> set[str]:
+    """Distributions of every third-party module the package imports (any line, any depth)."""
+    names: set[str] = set()
+    for path in (ROOT / "airflow_provider_cascade").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    names -= set(sys.stdlib_module_names) | {"airflow", "airflow_provider_cascade", "__future__"}
+    found = importlib.metadata.packages_distributions()
+    return {d.lower() for n in names for d in found.get(n, [n])}
+
+
+def test_install_names_what_the_package_imports_and_nothing_else() -> None:
+    section = _section("index.md", "Install")
+    known = {d.lower() for ds in importlib.metadata.packages_distributions().values() for d in ds}
+    named = {w.lower() for w in re.findall(r"`([\w.-]+)`", section)} & known
+    named -= {"apache-airflow-providers-common-compat"}  # how Airflow itself is imported
+    assert named == _imported_distributions()
