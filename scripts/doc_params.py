@@ -122,8 +122,18 @@ def render_default(expr: ast.expr | None, value: Any = inspect.Parameter.empty) 
 
 
 def _setdefaults(fn: ast.FunctionDef, module: Any) -> dict[str, str]:
-    """``kwargs.setdefault("poke_interval", POLL_INTERVAL)``: an inherited default changed."""
+    """``kwargs.setdefault("poke_interval", POLL_INTERVAL)``: an inherited default changed.
+    Where the class also asks ``"poke_interval" in kwargs``, leaving it out means something
+    of its own (the docstring says what), so the placeholder value is not shown."""
     found = {}
+    asked = {
+        str(node.left.value)
+        for node in ast.walk(fn)
+        if isinstance(node, ast.Compare)
+        and isinstance(node.left, ast.Constant)
+        and isinstance(node.ops[0], ast.In)
+        and ast.unparse(node.comparators[0]) == "kwargs"
+    }
     for node in ast.walk(fn):
         if (
             isinstance(node, ast.Call)
@@ -132,7 +142,8 @@ def _setdefaults(fn: ast.FunctionDef, module: Any) -> dict[str, str]:
             and isinstance(node.args[0], ast.Constant)
         ):
             value = eval(ast.unparse(node.args[1]), vars(module))  # our own module's constant
-            found[str(node.args[0].value)] = render_default(node.args[1], value)
+            name = str(node.args[0].value)
+            found[name] = "omitted" if name in asked else render_default(node.args[1], value)
     return found
 
 

@@ -33,14 +33,7 @@ os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 os.environ.setdefault("AIRFLOW__CORE__TEST_CONNECTION", "Enabled")
 
 
-_STATE_RETRY = (
-    "provider: retries a status query at once after its answer was lost, inside the repeat "
-    "window; the refusal leaves the id out and no error is raised; fixed by waiting"
-)
-PROVIDER_XFAIL = {
-    f"tests/reliability/test_hostile_responses.py::test_transport_faults[reset after accept-{v}-state]": _STATE_RETRY
-    for v in ("json", "xml", "get")
-}  # fmt: skip
+PROVIDER_XFAIL: dict[str, str] = {}  # the status-query retry inside the repeat window: fixed
 """Parametrized cases that fail because the provider breaks the gateway's rules, where a
 decorator cannot single them out. Strict: each must be removed when the provider is fixed."""
 

@@ -154,12 +154,14 @@ def test_defaults_templated_and_types_come_from_the_code() -> None:
     assert problems == []
     assert rows["deferrable"].default == "[operators] default_deferrable"  # not this host's value
     assert rows["wait_timeout"].default == "timedelta(hours=24)"
-    assert rows["poll_interval"].default == "60"  # POLL_INTERVAL's value, not its name
+    assert rows["max_transient_failures"].default == "5"  # the constant's value, not its name
+    assert rows["poll_interval"].default == "None"
     assert rows["ledger"].templated is True
     assert rows["durable"].templated is False
     assert rows["max_failure_ratio"].type == "float | None"
     sensor = {r.name: r for r in doc_params.class_rows(_class("CascadeMessageStateSensor"), [])}
-    assert sensor["poke_interval"].default == "60"  # the sensor's setdefault, not Airflow's
+    # the sensor's own default, not Airflow's 60: left out, it is the connection's window
+    assert sensor["poke_interval"].default == "omitted"
 
 
 # -- the checker can fail ---------------------------------------------------------------------

@@ -145,6 +145,12 @@ class RetryPolicy:
         return float(min(self.retry_delay * 2 ** (retry - 1), self.max_delay))
 
 
+def repeat_wait(window: float) -> float:
+    """Seconds after which the gateway surely takes the same request again: its repeat
+    window plus a margin for clock steps (10 %, at most 1 s); 0 where there is no rule."""
+    return window + min(1.0, window / 10) if window > 0 else 0.0
+
+
 class Retrying:
     """One logical request's attempts, as a small state machine both clients drive::
 
@@ -157,12 +163,15 @@ class Retrying:
 
     ``resend`` says whether a request that may have reached the gateway may be repeated:
     True for status queries (read-only), False for sends (the caller decides, after the
-    gateway's repeat window, with the same client ids).
+    gateway's repeat window, with the same client ids). A repeat of a request that may have
+    reached the gateway waits out ``repeat_window`` first: inside it the gateway would refuse
+    the copy, and a refused status query says nothing about its ids.
     """
 
-    def __init__(self, policy: RetryPolicy, *, resend: bool) -> None:
+    def __init__(self, policy: RetryPolicy, *, resend: bool, repeat_window: float = 0.0) -> None:
         self.policy = policy
         self.resend = resend
+        self.repeat_wait = repeat_wait(repeat_window)
         self.retries = 0
 
     def after(
@@ -175,6 +184,8 @@ class Retrying:
             error: CascadeError = outcome.error()
             ok = failure.retryable and (self.resend or not failure.may_have_sent)
             delay = self._next() if ok else None
+            if delay is not None and failure.may_have_sent:
+                delay = max(delay, self.repeat_wait)
         else:
             try:
                 check_status(outcome)
@@ -188,6 +199,8 @@ class Retrying:
                 delay = self._next()
                 if delay is not None and error.retry_after is not None:
                     delay = min(error.retry_after, self.policy.max_delay)
+                if delay is not None and error.http_status != 429:
+                    delay = max(delay, self.repeat_wait)
         return error if delay is None else delay
 
     def _next(self) -> float | None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 
 from ..gateway import _defaults
+from ._policy import repeat_wait
 
 
 class GetStateThrottle:
     def __init__(self, repeat_window: float = _defaults.REPEAT_WINDOW) -> None:
-        # a margin for clock steps between us and the gateway; none when there is no rule
-        self.window = repeat_window + min(1.0, repeat_window / 10)
+        self.window = repeat_wait(repeat_window)
         self._asked: dict[str, float] = {}
 
     def may_ask(self, id_message: str) -> bool:

@@ -130,6 +130,7 @@ class AsyncCascadeClient:
         self._own: httpx.AsyncClient | None = None
         self._own_loop: asyncio.AbstractEventLoop | None = None
         self._keeper: AsyncIterator[None] | None = None
+        self.repeat_window = repeat_window
         self.throttle = GetStateThrottle(repeat_window)
         self.requests_made = 0
         warn_if_insecure(codec.settings, verify)
@@ -203,7 +204,7 @@ class AsyncCascadeClient:
             return HttpResponse(response.status_code, reader.body(), dict(response.headers))
 
     async def _fetch(self, request: HttpRequest, *, resend: bool) -> HttpResponse:
-        retrying = Retrying(self.policy, resend=resend)
+        retrying = Retrying(self.policy, resend=resend, repeat_window=self.repeat_window)
         while True:
             step = retrying.after(await self.exchange(request))
             if isinstance(step, HttpResponse):

@@ -61,6 +61,7 @@ class CascadeClient:
         adapter = DeadlineAdapter()
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        self.repeat_window = repeat_window
         self.throttle = GetStateThrottle(repeat_window)
         self.requests_made = 0
         warn_if_insecure(codec.settings, verify)
@@ -121,7 +122,7 @@ class CascadeClient:
             return HttpResponse(response.status_code, reader.body(), dict(response.headers))
 
     def _fetch(self, request: HttpRequest, *, resend: bool) -> HttpResponse:
-        retrying = Retrying(self.policy, resend=resend)
+        retrying = Retrying(self.policy, resend=resend, repeat_window=self.repeat_window)
         while True:
             step = retrying.after(self.exchange(request))
             if isinstance(step, HttpResponse):

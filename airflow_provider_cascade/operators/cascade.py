@@ -20,7 +20,7 @@ from ..gateway import (
     Message,
     Variant,
 )
-from ..gateway._defaults import MAX_TRANSIENT_FAILURES, POLL_INTERVAL, REPEAT_WINDOW
+from ..gateway._defaults import MAX_TRANSIENT_FAILURES, REPEAT_WINDOW
 from ..gateway._timefmt import zone
 from ..hooks.cascade import CascadeHook
 from ..ledger import (
@@ -104,7 +104,7 @@ class _CascadeSendOperator(BaseOperator):
     :param deferrable: with ``wait_for_completion``, wait in the triggerer instead of holding
         the worker slot; no effect without it.
     :param poll_interval: seconds between status queries while waiting; raised to the
-        connection's ``repeat_window`` when shorter.
+        connection's ``repeat_window`` when shorter; None: that window.
     :param wait_timeout: seconds (or a timedelta) the wait may take before the task fails.
     :param max_transient_failures: status queries in a row that may fail transiently (5xx,
         429, network, unreadable answer) before the wait fails.
@@ -126,7 +126,7 @@ class _CascadeSendOperator(BaseOperator):
         durable: bool = True,
         wait_for_completion: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float = POLL_INTERVAL,
+        poll_interval: float | None = None,
         wait_timeout: timedelta | float = timedelta(hours=24),
         max_transient_failures: int = MAX_TRANSIENT_FAILURES,
         hook_params: dict[str, Any] | None = None,
@@ -147,7 +147,7 @@ class _CascadeSendOperator(BaseOperator):
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         check_wait_args("poll_interval", poll_interval, max_transient_failures)
-        self.poll_interval = float(poll_interval)
+        self.poll_interval = None if poll_interval is None else float(poll_interval)
         self.max_transient_failures = max_transient_failures
         self.wait_timeout = (
             wait_timeout.total_seconds()

@@ -51,7 +51,8 @@ class CascadeMessageStateSensor(BaseSensorOperator):
     """Asks once; if messages are still in flight, defers to the triggerer (or keeps poking).
 
     Status queries are at least the connection's ``repeat_window`` apart (the gateway refuses
-    an identical request within it): a shorter ``poke_interval`` is raised to it.
+    an identical request within it): a shorter ``poke_interval`` is raised to it, and without
+    one the sensor asks as often as that window allows.
 
     :param id_messages: the ids to wait for: one id, a comma string, a list (nested lists too,
         e.g. a mapped send's XCom), or the ledger reference(s) a file send returns.
@@ -63,7 +64,7 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         429, network, unreadable answer) before the task fails.
     :param hook_params: keyword arguments for ``CascadeHook``, e.g. ``{"retry_limit": 5}``.
     :param poke_interval: seconds between status queries; raised to the connection's
-        ``repeat_window`` when shorter.
+        ``repeat_window`` when shorter; omitted: that window (60 s on a real account).
     :param timeout: seconds before the wait ends with ``AirflowSensorTimeout`` (``soft_fail``
         skips instead); also the trigger's deadline. None: ``[sensors] default_timeout``.
     :param mode: ``poke`` or ``reschedule`` when not deferrable.
@@ -83,6 +84,8 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        # without poke_interval: as often as the gateway allows (the connection's window)
+        self.poke_interval_asked = "poke_interval" in kwargs
         kwargs.setdefault("poke_interval", POLL_INTERVAL)
         super().__init__(**kwargs)
         check_wait_args("poke_interval", self.poke_interval, max_transient_failures)
@@ -120,14 +123,14 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         ids = normalize_ids(self.id_messages)
         bad = next((i for i in ids if not (i.isascii() and i.isdigit())), None)
         if bad is not None:
-            raise CascadeValidationError("id_messages", f"must be numeric ids (got {bad!r})")
+            raise CascadeValidationError("id_message", f"must be a numeric id (got {bad!r})")
         return ids
 
     def _start(self) -> StatusWait:
         """The wait for this task: ids, the connection's window, the interval raised to it."""
         if self._wait is None:
             settings = WaitSettings(
-                float(self.poke_interval),
+                float(self.poke_interval) if self.poke_interval_asked else None,
                 self.hook.settings.repeat_window,
                 self.max_transient_failures,
             )

@@ -20,7 +20,9 @@ from tests.gateway.test_properties import expected, messages
 def test_received_equals_sent(
     cascade_emulator: CascadeEmulator, figures: Counter[str], protocol: str
 ) -> None:
-    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    )
     @given(st.lists(messages(), min_size=1, max_size=3))
     def check(batch: list[Message]) -> None:
         cascade_emulator.reset()

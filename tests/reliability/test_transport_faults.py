@@ -111,9 +111,12 @@ def endless_redirect(sock: socket.socket, index: int) -> None:
         sock.sendall(block)
 
 
+BOMB = gzip.compress(b"\0" * (40 * 1024 * 1024), 9)  # 40 MiB in ~40 KiB
+
+
 def gzip_bomb(sock: socket.socket, index: int) -> None:
     read_request(sock)
-    body = gzip.compress(b"\0" * (40 * 1024 * 1024), 9)  # 40 MiB in ~40 KiB
+    body = BOMB
     sock.sendall(head(Content_Length=len(body), Content_Encoding="gzip") + body)
 
 
@@ -149,7 +152,7 @@ def test_both_clients_fail_alike(
         assert words in str(result), (which, str(result))
         if error is CascadeTransportError:
             assert result.may_have_sent is sent
-        assert took < 1.5 + 1.0, (which, took)  # one deadline (+ scheduling)
+        assert took < 1.5 + 2.0, (which, took)  # one deadline (+ scheduling on a busy box)
         if operation == "send":
             assert server.connections == 1, which  # a send that may have arrived: not resent
         seen.append(outcome(result))
@@ -295,7 +298,7 @@ def test_partial_results_of_a_send_failing_after_one_batch(which: str) -> None:
         Variant.JSON,
         type(settings("x"))(base_url="", auth=settings("x").auth, max_recipients=1),
     )
-    messages = [Message([SMS("hi", "S")], [{"phone": f"7900000000{i}", "client_id_message": i}
+    messages = [Message([SMS("hi", "S")], [{"phone": f"7900000000{i}", "client_id_message": 6 + i}
                                            for i in (1, 2, 3)])]  # fmt: skip
     with hostile(script) as server:
         codec = make_codec(Variant.JSON, type(codec.settings)(
@@ -389,3 +392,79 @@ def test_zlib_deflate_and_raw_deflate_are_read() -> None:
         reader = BodyReader({"Content-Encoding": "deflate"})
         reader.feed(data)
         assert reader.body() == STATE
+
+
+def test_dns_failure_is_not_sent_in_both_clients(figures: Counter[str]) -> None:
+    """Was: the blocking client said "may have sent" for DNS and TLS failures, the async
+    one did not."""
+    seen = set()
+    for which in CLIENTS:
+        result = run(which, "https://cascade-gateway.invalid/", "send",
+                     policy=RetryPolicy(retry_limit=1, retry_delay=0.01))  # fmt: skip
+        assert isinstance(result, CascadeTransportError), result
+        assert not result.may_have_sent and "did not resolve" in str(result)
+        seen.add(outcome(result))
+        figures["hostile answers tried"] += 1
+    assert len(seen) == 1
+
+
+def test_failure_table_is_shared() -> None:
+    """One table: both clients import the same classification and retry decision."""
+    from airflow_provider_cascade.clients import _policy, aio, sync
+
+    assert sync.classify is aio.classify is _policy.classify
+    assert sync.Retrying is aio.Retrying is _policy.Retrying
+
+
+def test_docs_list_the_failure_table_as_the_code_has_it() -> None:
+    from pathlib import Path
+
+    from airflow_provider_cascade.clients._policy import Failure
+
+    doc = (Path(__file__).parents[2] / "docs" / "reliability.md").read_text()
+    yes = {True: "yes", False: "no"}
+    for failure in Failure:
+        send = failure.retryable and not failure.may_have_sent
+        row = (f"| {failure.text} | {yes[failure.may_have_sent]} | {yes[send]} | "
+               f"{yes[failure.retryable]} |")  # fmt: skip
+        assert row in doc, row
+
+
+@pytest.mark.parametrize("which", CLIENTS)
+def test_status_retry_after_a_lost_answer_waits_out_the_repeat_window(which: str) -> None:
+    """A status query that may have reached the gateway is asked again only after the
+    repeat window: inside it the gateway refuses the copy and the ids would go missing."""
+    asked: list[float] = []
+
+    def script(sock: socket.socket, index: int) -> None:
+        read_request(sock)
+        asked.append(time.monotonic())
+        if index == 0:
+            reset(sock)
+        else:
+            sock.sendall(head(Content_Length=len(STATE)) + STATE)
+
+    with hostile(script) as server:
+        states = run(which, server.url, "state", repeat_window=0.8)
+    assert "123" in states and len(asked) == 2
+    assert asked[1] - asked[0] >= 0.8
+
+
+def test_retry_decisions() -> None:
+    """The table's decisions, without I/O."""
+    from airflow_provider_cascade.clients._policy import Failure, Retrying, TransportFailure
+    from airflow_provider_cascade.gateway.codec import HttpResponse
+
+    policy = RetryPolicy(retry_limit=2, retry_delay=0.5)
+    send = Retrying(policy, resend=False, repeat_window=60)
+    assert send.after(TransportFailure(Failure.REFUSED)) == 0.5
+    assert isinstance(send.after(TransportFailure(Failure.RESET)), CascadeTransportError)
+    assert isinstance(send.after(HttpResponse(503, b"")), CascadeServerError)
+    assert send.after(HttpResponse(429, b"", {"Retry-After": "2"})) == 2.0
+    assert isinstance(send.after(HttpResponse(429, b"")), CascadeServerError)  # limit reached
+    status = Retrying(policy, resend=True, repeat_window=60)
+    assert status.after(TransportFailure(Failure.RESET)) == 61.0
+    assert isinstance(status.after(TransportFailure(Failure.BAD_CERTIFICATE)), CascadeError)
+    assert status.after(HttpResponse(502, b"")) == 61.0
+    assert isinstance(status.after(HttpResponse(502, b"")), CascadeServerError)
+    assert Retrying(policy, resend=True).after(HttpResponse(200, b"ok")) == HttpResponse(200, b"ok")
