@@ -123,3 +123,26 @@ def test_install_names_what_the_package_imports_and_nothing_else() -> None:
     named = {w.lower() for w in re.findall(r"`([\w.-]+)`", section)} & known
     named -= {"apache-airflow-providers-common-compat"}  # how Airflow itself is imported
     assert named == _imported_distributions()
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+@pytest.mark.parametrize("page", FILES, ids=[f.name for f in FILES])
+def test_links_point_at_pages_and_headings_that_exist(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    broken = []
+    for target, anchor in re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)", text):
+        if "://" in target or target.startswith("mailto:"):
+            continue
+        linked = (page.parent / target) if target else page
+        if not linked.exists():
+            broken.append(target)
+        elif anchor and linked.suffix == ".md":
+            headings = re.findall(r"^#+ (.+)$", linked.read_text(encoding="utf-8"), re.M)
+            if anchor not in {_slug(h) for h in headings}:
+                broken.append(f"{target}#{anchor}")
+    assert broken == [], f"{page.name}: broken links {broken}"
