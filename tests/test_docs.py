@@ -146,3 +146,8 @@ def test_links_point_at_pages_and_headings_that_exist(page: Path) -> None:
             if anchor not in {_slug(h) for h in headings}:
                 broken.append(f"{target}#{anchor}")
     assert broken == [], f"{page.name}: broken links {broken}"
+
+
+def test_the_readme_lists_every_page() -> None:
+    listed = set(re.findall(r"\]\(docs/([\w-]+\.md)\)", (ROOT / "README.md").read_text()))
+    assert listed == {f.name for f in (ROOT / "docs").glob("*.md")}
