@@ -248,6 +248,14 @@ def run_cell(cell: Cell, wheel: Path, keep: bool) -> None:
         cell.steps.append(Step("install", False, time.monotonic() - started, out.strip()[-1500:]))
         print(f"  {cell.name} install: {cell.status}: {cell.note}", flush=True)
         return
+    # uv installs a release on a Python its Requires-Python excludes; pip refuses it.
+    refusal = _requires_python_refusal(bin_ / "python")
+    if refusal:
+        cell.status, cell.note = "refused", refusal
+        cell.steps.append(Step("install", False, time.monotonic() - started, refusal))
+        print(f"  {cell.name} install: refused: {refusal}", flush=True)
+        shutil.rmtree(venv, ignore_errors=True)
+        return
     cell.steps.append(Step("install", True, time.monotonic() - started))
     print(f"  {cell.name} install: ok ({time.monotonic() - started:.0f} s)", flush=True)
 
@@ -308,6 +316,25 @@ def run_cell(cell: Cell, wheel: Path, keep: bool) -> None:
         shutil.rmtree(venv, ignore_errors=True)
 
 
+REQUIRES_PYTHON = """
+import importlib.metadata as m, platform
+for dist in ("apache-airflow-core", "apache-airflow-task-sdk", "airflow-provider-cascade"):
+    print(dist, platform.python_version(), m.metadata(dist).get("Requires-Python") or "")
+"""
+
+
+def _requires_python_refusal(python: Path) -> str:
+    """The first installed distribution whose Requires-Python excludes this interpreter."""
+    from packaging.specifiers import SpecifierSet
+
+    out = subprocess.run([str(python), "-c", REQUIRES_PYTHON], capture_output=True, text=True)
+    for line in out.stdout.splitlines():
+        dist, version, spec = [*line.split(" ", 2), ""][:3]
+        if spec and version not in SpecifierSet(spec):
+            return f"{dist} requires Python {spec}; pip refuses to install it on {version}"
+    return ""
+
+
 def _has(out: str, text: str) -> tuple[bool, str]:
     if text in out:
         return True, ""
@@ -343,7 +370,7 @@ def _commit() -> str:
     return out.stdout.strip() or "unknown"
 
 
-def write_doc(cells: list[Cell], started: datetime) -> None:
+def write_doc(cells: list[Cell], started: datetime, commit: str) -> None:
     pythons = sorted({c.python for c in cells}, key=lambda v: tuple(map(int, v.split("."))))
     marks = {"green": "✅", "red": "❌", "refused": "⛔", "skipped": "–", "pending": "?"}
     by_key = {(c.airflow, c.python): c for c in cells}
@@ -360,7 +387,7 @@ def write_doc(cells: list[Cell], started: datetime) -> None:
         "example_cascade_notification` succeeds against the emulator with that connection, the",
         "sensor's wait deferred to the trigger.",
         "",
-        f"Last run: {started:%Y-%m-%d %H:%M} UTC, commit {_commit()}, on {platform.system()} "
+        f"Last run: {started:%Y-%m-%d %H:%M} UTC, commit {commit}, on {platform.system()} "
         f"{platform.machine()}; the newest patch release of each line.",
         "",
         "| Airflow | " + " | ".join(f"Python {p}" for p in pythons) + " |",
@@ -374,8 +401,9 @@ def write_doc(cells: list[Cell], started: datetime) -> None:
         lines.append("| " + " | ".join(row) + " |")
     lines += [
         "",
-        "✅ every smoke step passed · ❌ a step failed · ⛔ refused at install (the release",
-        "does not support that Python) · – not run here.",
+        "✅ every smoke step passed · ❌ a step failed · ⛔ refused at install: the release",
+        "declares it does not support that Python (its Requires-Python), so pip will not install",
+        "it · – not run here.",
         "",
         "Release-specific notes:",
         "",
@@ -388,6 +416,10 @@ def write_doc(cells: list[Cell], started: datetime) -> None:
         "- 3.0 and 3.1 build the connection form's extra fields from the hook's WTForms widgets,",
         "  which needs WTForms (the FAB provider brings it; installed in those cells). 3.2+ read",
         "  the declared `conn-fields` and need nothing extra.",
+        "",
+        'The provider\'s own bounds match this table: `requires-python = ">=3.10,<3.14"`,',
+        "`apache-airflow>=3.0,<3.4`. Python 3.14 and Airflow 3.4 are refused at install until the",
+        "matrix has run on them (this machine has no Python 3.14).",
         "",
         "## Steps per cell",
         "",
@@ -432,6 +464,7 @@ def main() -> int:
         wanted = set(args.only)
         cells = [c for c in cells if {c.airflow, c.python, f"{c.airflow}/{c.python}"} & wanted]
     BUILD.mkdir(parents=True, exist_ok=True)
+    commit = _commit()  # what the wheel is built from
     wheel = build_wheel()
     print(f"wheel: {wheel.name}; {len(cells)} cells", flush=True)
     for cell in cells:
@@ -446,7 +479,7 @@ def main() -> int:
             )
         )
     if not args.no_doc and not args.only:
-        write_doc(cells, started)
+        write_doc(cells, started, commit)
     for cell in cells:
         print(f"{cell.name}: {cell.status} {cell.note}")
     return 0 if all(c.status in ("green", "refused", "skipped") for c in cells) else 1

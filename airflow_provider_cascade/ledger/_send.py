@@ -126,6 +126,7 @@ class LedgerSender:
         self.progress_every = progress_every
         self.totals = Totals()
         self._queue: list[_Pending] = []
+        self._requests_this_try: dict[int, int] = {}  # a new try starts its count afresh
         self._started = 0.0
         self._next_progress = 0.0
         self._planned = 0
@@ -208,9 +209,10 @@ class LedgerSender:
                     self.window,
                 )  # fmt: skip
                 self.sleep(wait)
-            if record.attempts >= self.max_attempts:
+            tries = self._requests_this_try.get(record.batch, 0)
+            if tries >= self.max_attempts:
                 raise CascadeError(
-                    f"batch {record.batch}: no usable answer after {record.attempts} requests; "
+                    f"batch {record.batch}: no usable answer after {tries} requests; "
                     f"its recipients are in the ledger ({self.ledger.url}) and the next try "
                     "resends them under the same client ids"
                 )
@@ -246,6 +248,7 @@ class LedgerSender:
         )  # fmt: skip
         record.attempts, record.last_sent_at = attempt, now
         self.totals.requests += 1
+        self._requests_this_try[record.batch] = self._requests_this_try.get(record.batch, 0) + 1
         result, error, rows = "answered", None, {}
         try:
             answers = self.client.send_batch(batch)
