@@ -276,11 +276,15 @@ class _CascadeSendOperator(BaseOperator):
         ledger.write_json("summary.json", {**counts, "untracked_sample": totals.untracked_sample,
                                            "first_errors": totals.first_errors})  # fmt: skip
         self.log.info(
-            "Cascade send done: %d recipients, %d accepted, %d rejected, %d untracked; "
-            "%d requests (%d recipients resent after a lost answer); ledger %s",
-            totals.total, totals.accepted, totals.rejected, totals.untracked, totals.requests,
-            totals.resent, ledger.url,
+            "Cascade send done: %d recipients: %d accepted (%d already sent earlier), "
+            "%d rejected, %d untracked; %d requests (%d recipients resent after a lost answer)",
+            totals.total, totals.accepted, totals.already, totals.rejected, totals.untracked,
+            totals.requests, totals.resent,
         )  # fmt: skip
+        shown = ", ".join(totals.ids[:5]) + (" ..." if len(totals.ids) > 5 else "")
+        where = "XCom return_value" if not self.returns_reference else "the ledger"
+        self.log.info("Cascade send: ids %s (all in %s; ledger %s)", shown or "none", where,
+                      ledger.url)  # fmt: skip
         if totals.first_errors:
             self.log.warning("Cascade send: first errors: %s", "; ".join(totals.first_errors))
         if totals.untracked:
@@ -294,10 +298,11 @@ class _CascadeSendOperator(BaseOperator):
             key=SUMMARY_KEY,
             value={**counts, "untracked_sample": totals.untracked_sample, "ledger": ledger.url},
         )
+        if not self.returns_reference:  # per recipient: inline sends only (they are small)
+            context["ti"].xcom_push(key=RESULTS_KEY, value=list(_results(ledger)))
         self._apply_failure_policy(totals)
         if self.returns_reference:
             return ledger.ref(**counts)
-        context["ti"].xcom_push(key=RESULTS_KEY, value=list(_results(ledger)))
         ids = list(dict.fromkeys(totals.ids))
         if self.wait_for_completion and ids:
             return self.wait(context, ids)

@@ -108,6 +108,10 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         items = [value] if isinstance(value, dict) else value
         if isinstance(items, (str, int)) or items is None:
             return []
+        if not isinstance(items, (list, tuple)) and hasattr(items, "__len__"):
+            # a mapped task's XCom (LazyXComSequence): index it; iterating it probes one past
+            # the end, which Airflow logs as an error
+            items = [items[i] for i in range(len(items))]  # type: ignore[index,arg-type]
         items = list(items)
         refs = [dict(i) for i in items if is_reference(i)]
         if refs and len(refs) != len(items):

@@ -108,13 +108,6 @@ def test_notifier_fires_from_failing_task(env: CascadeEmulator) -> None:
     assert alert.received["text_viber"] == "cascade_test_notifier.broken failed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="provider: the ledger waits the window between resends (4 requests, all answers "
-    "dropped, 0 duplicates) but then the task's Airflow retries fail without sending anything "
-    "('no usable answer after 4 requests'), so the run fails; fixed by ledger (or the test's "
-    "4 drops made fewer)",
-)
 def test_task_retry_never_sends_twice(env: CascadeEmulator) -> None:
     env.faults.drop_after_accept_next(4)  # every attempt of the hook in the first try
     dr = run_dag(FILE, "cascade_test_retry")
