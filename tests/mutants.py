@@ -620,6 +620,12 @@ _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis", ".pytest
 TEST_TIMEOUT = 60  # seconds for one mutant's tests; a hang counts as killed, and is shown
 
 
+OLD_MTIME = 1_000_000_000
+"""Every copied file's mtime. A mutated file gets the current time, so a cached ``.pyc`` of
+the original (which records the source's mtime) can never be taken for the mutant; restoring
+the original also restores this mtime, so the original's cache stays valid."""
+
+
 def _copy_tree(dest: pathlib.Path) -> None:
     dest.mkdir(parents=True)
     for name in _COPY:
@@ -628,6 +634,9 @@ def _copy_tree(dest: pathlib.Path) -> None:
             shutil.copytree(src, dest / name, ignore=_IGNORE, symlinks=True)
         elif src.exists():
             shutil.copy2(src, dest / name)
+    for path in dest.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            os.utime(path, (OLD_MTIME, OLD_MTIME))
 
 
 def _purge_modules() -> None:
@@ -646,6 +655,16 @@ def _preload() -> None:
 
     for mod in ("pytest", "hypothesis", "httpx", "requests", "lxml.etree", "pytest_timeout"):
         importlib.import_module(mod)
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="pytest11"):  # pytest's plugins (anyio's takes 0.4 s)
+        if not ep.value.startswith(("airflow_provider_cascade", "tests")):
+            with contextlib.suppress(Exception):
+                importlib.import_module(ep.module)
+                if ep.module == "anyio.pytest_plugin":
+                    from anyio._core._eventloop import get_available_backends
+
+                    get_available_backends()
     import airflow_provider_cascade
 
     for info in pkgutil.walk_packages(
@@ -672,13 +691,17 @@ class _FirstFailure:
         self.pytest_runtest_logreport(report)
 
 
-def _run_tests(tree: pathlib.Path, tests: tuple[str, ...], out: pathlib.Path) -> int:
-    """Fork a child running ``tests`` in ``tree``; its exit code (or -1 on a timeout)."""
+def _run_tests(
+    tree: pathlib.Path, tests: tuple[str, ...], out: pathlib.Path, *, warm_up: bool = False
+) -> int:
+    """Fork a child running ``tests`` in ``tree``; its exit code (or -1 on a timeout).
+    ``warm_up``: only collect, writing bytecode caches of the unmutated copy (pytest's
+    rewritten test modules compile in ~0.5 s otherwise, for every mutant)."""
     pid = os.fork()
     if pid == 0:  # the child
         code = 3
         try:
-            sys.dont_write_bytecode = True
+            sys.dont_write_bytecode = not warm_up
             os.chdir(tree)
             sys.path[:] = [str(tree) if p in ("", str(ROOT)) else p for p in sys.path]
             if str(tree) not in sys.path:
@@ -692,6 +715,8 @@ def _run_tests(tree: pathlib.Path, tests: tuple[str, ...], out: pathlib.Path) ->
             rec = _FirstFailure()
             args = ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
                     "-o", f"timeout={TEST_TIMEOUT // 2}", *tests]  # fmt: skip
+            if warm_up:
+                args.append("--collect-only")
             code = int(pytest.main(args, plugins=[rec]))
             sys.stdout.flush()
             (out.with_suffix(".failed")).write_text(rec.failed or "")
@@ -716,6 +741,8 @@ def _worker(
     tests: tuple[str, ...],
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent cleans up
+    every = sorted({t.split("::")[0] for mu in MUTANTS for t in (tests or mu.tests)})
+    _run_tests(tree, tuple(every), tree / ".warm-up.log", warm_up=True)
     while True:
         index = todo.get()
         if index is None:
@@ -730,6 +757,7 @@ def _worker(
             code = _run_tests(tree, tests or mu.tests, out)
         finally:
             file.write_text(src, encoding="utf-8")
+            os.utime(file, (OLD_MTIME, OLD_MTIME))
         failed_file = out.with_suffix(".failed")
         failed = failed_file.read_text() if failed_file.exists() else ""
         log = out.read_text(errors="replace") if out.exists() else ""
