@@ -440,6 +440,13 @@ MUTANTS: list[Mutant] = [
         "tests/dagruns/test_failure_policy.py::test_every_recipient_failing_fails_the_task",
     ),
     m(
+        "mapped sends share client ids (run key without map index)",
+        P + "operators/cascade.py",
+        'return (ti.dag_id, ti.run_id, ti.task_id, getattr(ti, "map_index", -1))',
+        "return (ti.dag_id, ti.run_id, ti.task_id)",
+        "tests/dagruns/test_kills_operators.py::test_mapped_sends_to_the_same_phone_are_not_deduplicated",
+    ),
+    m(
         "the notifier sends without client ids",
         P + "notifications/cascade.py",
         "            messages = with_client_ids(messages, key)\n",

@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 
 from airflow_provider_cascade.notifications.cascade import CascadeNotifier
-from airflow_provider_cascade.operators.cascade import CascadeSendBaseOperator
+from airflow_provider_cascade.operators.cascade import (
+    CascadeSendBaseOperator,
+    CascadeSendMessageOperator,
+)
 from airflow_provider_cascade.testing.emulator import CascadeEmulator
 
 from .test_failure_policy import SMS, context
@@ -56,3 +59,22 @@ def test_the_notifier_is_deduplicated_per_task_try(
     assert sorted(cascade_gateway.accepted_per_phone().values()) == [1, 1]
     notifier.notify({"ti": ti(2)})
     assert sorted(cascade_gateway.accepted_per_phone().values()) == [2, 2]
+
+
+def test_mapped_sends_to_the_same_phone_are_not_deduplicated(
+    cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Two map indexes of one task are two sends: their client ids must differ, or the gateway
+    drops the second as a repeat of the first."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CASCADE_DEFAULT", json.dumps(cascade_gateway.conn_dict("json"))
+    )
+    for map_index, text in ((0, "first"), (1, "second")):
+        op = CascadeSendMessageOperator(task_id="t", channels=[{**SMS[0], "text": text}],
+                                        phones=["79000000601"], ledger=str(tmp_path))  # fmt: skip
+        pushed: dict[str, Any] = {}
+        ti = SimpleNamespace(dag_id="d", run_id="r", task_id="t", map_index=map_index,
+                             xcom_push=lambda key, value, p=pushed: p.__setitem__(key, value))  # fmt: skip
+        assert len(op.execute({"ti": ti})) == 1
+    assert cascade_gateway.accepted_per_phone()["79000000601"] == 2
+    assert len(cascade_gateway.accepted_per_client_id()) == 2
