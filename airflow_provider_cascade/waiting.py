@@ -36,12 +36,7 @@ from .gateway import (
     StateSummary,
     summarize,
 )
-from .gateway._defaults import (
-    MAX_TRANSIENT_FAILURES,
-    POLL_INTERVAL,
-    PROGRESS_LOG_EVERY,
-    REPEAT_WINDOW,
-)
+from .gateway._defaults import MAX_TRANSIENT_FAILURES, PROGRESS_LOG_EVERY, REPEAT_WINDOW
 from .ledger._wait import Progress
 
 if TYPE_CHECKING:
@@ -80,8 +75,11 @@ class _Log(Protocol):
 
 
 def check_wait_args(interval_field: str, interval: object, max_transient_failures: object) -> None:
-    """Refuse bad wait arguments when the task is built, naming the field."""
-    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval >= 0:
+    """Refuse bad wait arguments when the task is built, naming the field (an interval of
+    None means "as often as the gateway allows")."""
+    if interval is None:
+        pass
+    elif isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval >= 0:
         raise CascadeValidationError(interval_field, f"must be seconds >= 0 (got {interval!r})")
     if (
         isinstance(max_transient_failures, bool)
@@ -97,18 +95,19 @@ def check_wait_args(interval_field: str, interval: object, max_transient_failure
 class WaitSettings:
     """How often a wait may ask, and how many transient failures in a row it tolerates."""
 
-    interval: float = POLL_INTERVAL
+    interval: float | None = None
+    """Seconds between queries as asked; None: as often as the gateway allows (the window)."""
     window: float = REPEAT_WINDOW
     max_transient_failures: int = MAX_TRANSIENT_FAILURES
 
     @property
     def period(self) -> float:
         """Seconds between two status queries: the interval, raised to the repeat window."""
-        return max(self.interval, self.window)
+        return self.window if self.interval is None else max(self.interval, self.window)
 
     def raised_note(self) -> str | None:
-        """What to log once when the interval had to be raised to the window."""
-        if self.interval >= self.window:
+        """What to log once when an interval asked for had to be raised to the window."""
+        if self.interval is None or self.interval >= self.window:
             return None
         return (
             f"poll interval {self.interval:g} s is shorter than the gateway's repeat window "

@@ -56,9 +56,9 @@ DAG_ID = "example_cascade_notification"
 
 # The newest patch release of each supported minor line, and the Pythons each is tried on.
 RELEASES: dict[str, list[str]] = {
-    "3.0.6": ["3.10", "3.12", "3.13"],
-    "3.1.8": ["3.10", "3.13"],
-    "3.2.2": ["3.10", "3.13"],
+    "3.0.6": ["3.10", "3.11", "3.12", "3.13"],
+    "3.1.8": ["3.10", "3.11", "3.12", "3.13"],
+    "3.2.2": ["3.10", "3.11", "3.12", "3.13"],
     "3.3.2": ["3.10", "3.11", "3.12", "3.13"],
 }
 # What a release needs today where its own dependency ranges let in a newer, breaking
@@ -156,11 +156,7 @@ def run(
             cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
         )
     except subprocess.TimeoutExpired as exc:
-        out = (
-            (exc.stdout or b"").decode(errors="replace")
-            if isinstance(exc.stdout, bytes)
-            else (exc.stdout or "")
-        )
+        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else ""
         return -1, f"timed out after {timeout:.0f} s\n{out[-3000:]}"
     return proc.returncode, proc.stdout + proc.stderr
 
@@ -168,8 +164,11 @@ def run(
 def build_wheel() -> Path:
     out = BUILD / "dist"
     shutil.rmtree(out, ignore_errors=True)
-    subprocess.run([str(UV), "build", "--wheel", "--out-dir", str(out), str(ROOT)], check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        [str(UV), "build", "--wheel", "--out-dir", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = out.glob("*.whl")
     return wheel
 
@@ -208,8 +207,11 @@ def run_cell(cell: Cell, wheel: Path, keep: bool) -> None:
         if not ok and not detail:
             detail = f"exit {code}: " + out.strip()[-1500:]
         cell.steps.append(Step(name, ok, time.monotonic() - started, detail))
-        print(f"  {cell.name} {name}: {'ok' if ok else 'FAILED'} ({time.monotonic() - started:.0f} s)"
-              + ("" if ok else f"\n    {detail[-800:]}"), flush=True)  # fmt: skip
+        print(
+            f"  {cell.name} {name}: {'ok' if ok else 'FAILED'} ({time.monotonic() - started:.0f} s)"
+            + ("" if ok else f"\n    {detail[-800:]}"),
+            flush=True,
+        )
         return ok
 
     subprocess.run([str(UV), "venv", "-q", "--python", str(python), str(venv)], check=True, env=env)
@@ -219,38 +221,85 @@ def run_cell(cell: Cell, wheel: Path, keep: bool) -> None:
     started = time.monotonic()
     options = []
     if cell.airflow in AS_OF:
-        options = ["--exclude-newer", AS_OF[cell.airflow], "--exclude-newer-package",
-                   "apache-airflow-providers-common-compat=2100-01-01T00:00:00Z"]  # fmt: skip
-    code, out = run([str(UV), "pip", "install", "--python", str(bin_ / "python"), "--compile-bytecode",
-                     *options, *packages], env, 900)  # fmt: skip
+        options = [
+            "--exclude-newer",
+            AS_OF[cell.airflow],
+            "--exclude-newer-package",
+            "apache-airflow-providers-common-compat=2100-01-01T00:00:00Z",
+        ]
+    code, out = run(
+        [
+            str(UV),
+            "pip",
+            "install",
+            "--python",
+            str(bin_ / "python"),
+            "--compile-bytecode",
+            *options,
+            *packages,
+        ],
+        env,
+        900,
+    )
     if code != 0:
-        refused = (
-            "No solution found" in out or "requires-python" in out.lower() or "unsatisfiable" in out
-        )
+        refused = any(s in out for s in ("No solution found", "unsatisfiable", "Requires-Python"))
         cell.status = "refused" if refused else "red"
         cell.note = _first_reason(out)
         cell.steps.append(Step("install", False, time.monotonic() - started, out.strip()[-1500:]))
         print(f"  {cell.name} install: {cell.status}: {cell.note}", flush=True)
         return
+    # uv installs a release on a Python its Requires-Python excludes; pip refuses it.
+    refusal = _requires_python_refusal(bin_ / "python")
+    if refusal:
+        cell.status, cell.note = "refused", refusal
+        cell.steps.append(Step("install", False, time.monotonic() - started, refusal))
+        print(f"  {cell.name} install: refused: {refusal}", flush=True)
+        shutil.rmtree(venv, ignore_errors=True)
+        return
     cell.steps.append(Step("install", True, time.monotonic() - started))
     print(f"  {cell.name} install: ok ({time.monotonic() - started:.0f} s)", flush=True)
 
     ok = step("imports", [str(bin_ / "python"), "-c", IMPORTS])
-    ok &= step("providers", [str(bin_ / "airflow"), "providers", "list", "-o", "json"],
-               check=lambda out: _has(out, "airflow-provider-cascade"))  # fmt: skip
-    ok &= step("hooks", [str(bin_ / "airflow"), "providers", "hooks", "-o", "json"],
-               check=lambda out: _has(out, "airflow_provider_cascade.hooks.cascade.CascadeHook"))  # fmt: skip
+    ok &= step(
+        "providers",
+        [str(bin_ / "airflow"), "providers", "list", "-o", "json"],
+        check=lambda out: _has(out, "airflow-provider-cascade"),
+    )
+    ok &= step(
+        "hooks",
+        [str(bin_ / "airflow"), "providers", "hooks", "-o", "json"],
+        check=lambda out: _has(out, "airflow_provider_cascade.hooks.cascade.CascadeHook"),
+    )
     ok &= step("form", [str(bin_ / "python"), "-c", FORM], check=_form_ok)
     ok &= step("db migrate", [str(bin_ / "airflow"), "db", "migrate"])
     with CascadeEmulator(time_scale=600, repeat_window=0) as gw:  # Viber's hour in 6 s
         port = gw.url.rsplit(":", 1)[1]
-        ok &= step("connections add", [
-            str(bin_ / "airflow"), "connections", "add", "cascade_default", "--conn-type", "cascade",
-            "--conn-host", "http://127.0.0.1", "--conn-port", port, "--conn-login", gw.login,
-            "--conn-password", gw.password, "--conn-extra", json.dumps({"protocol": "json"}),
-        ])  # fmt: skip
-        ok &= step("connection type", [str(bin_ / "airflow"), "connections", "get", "cascade_default",
-                                       "-o", "json"], check=_conn_type_ok)  # fmt: skip
+        ok &= step(
+            "connections add",
+            [
+                str(bin_ / "airflow"),
+                "connections",
+                "add",
+                "cascade_default",
+                "--conn-type",
+                "cascade",
+                "--conn-host",
+                "http://127.0.0.1",
+                "--conn-port",
+                port,
+                "--conn-login",
+                gw.login,
+                "--conn-password",
+                gw.password,
+                "--conn-extra",
+                json.dumps({"protocol": "json"}),
+            ],
+        )
+        ok &= step(
+            "connection type",
+            [str(bin_ / "airflow"), "connections", "get", "cascade_default", "-o", "json"],
+            check=_conn_type_ok,
+        )
 
         def dag_ok(out: str) -> tuple[bool, str]:
             finished = re.findall(r"DagRun Finished: .*?state=(\w+)", out)
@@ -267,10 +316,29 @@ def run_cell(cell: Cell, wheel: Path, keep: bool) -> None:
         shutil.rmtree(venv, ignore_errors=True)
 
 
+REQUIRES_PYTHON = """
+import importlib.metadata as m, platform
+for dist in ("apache-airflow-core", "apache-airflow-task-sdk", "airflow-provider-cascade"):
+    print(dist, platform.python_version(), m.metadata(dist).get("Requires-Python") or "")
+"""
+
+
+def _requires_python_refusal(python: Path) -> str:
+    """The first installed distribution whose Requires-Python excludes this interpreter."""
+    from packaging.specifiers import SpecifierSet
+
+    out = subprocess.run([str(python), "-c", REQUIRES_PYTHON], capture_output=True, text=True)
+    for line in out.stdout.splitlines():
+        dist, version, spec = [*line.split(" ", 2), ""][:3]
+        if spec and version not in SpecifierSet(spec):
+            return f"{dist} requires Python {spec}; pip refuses to install it on {version}"
+    return ""
+
+
 def _has(out: str, text: str) -> tuple[bool, str]:
-    return (
-        (True, "") if text in out else (False, f"{text!r} not in the output: {out.strip()[-800:]}")
-    )
+    if text in out:
+        return True, ""
+    return False, f"{text!r} not in the output: {out.strip()[-800:]}"
 
 
 def _form_ok(out: str) -> tuple[bool, str]:
@@ -295,7 +363,14 @@ def _first_reason(out: str) -> str:
     return out.strip().splitlines()[-1][:300] if out.strip() else "install failed"
 
 
-def write_doc(cells: list[Cell], started: datetime) -> None:
+def _commit() -> str:
+    out = subprocess.run(
+        ["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True
+    )
+    return out.stdout.strip() or "unknown"
+
+
+def write_doc(cells: list[Cell], started: datetime, commit: str) -> None:
     pythons = sorted({c.python for c in cells}, key=lambda v: tuple(map(int, v.split("."))))
     marks = {"green": "✅", "red": "❌", "refused": "⛔", "skipped": "–", "pending": "?"}
     by_key = {(c.airflow, c.python): c for c in cells}
@@ -312,7 +387,8 @@ def write_doc(cells: list[Cell], started: datetime) -> None:
         "example_cascade_notification` succeeds against the emulator with that connection, the",
         "sensor's wait deferred to the trigger.",
         "",
-        f"Last run: {started:%Y-%m-%d %H:%M} UTC on {platform.system()} {platform.machine()}.",
+        f"Last run: {started:%Y-%m-%d %H:%M} UTC, commit {commit}, on {platform.system()} "
+        f"{platform.machine()}; the newest patch release of each line.",
         "",
         "| Airflow | " + " | ".join(f"Python {p}" for p in pythons) + " |",
         "|---|" + "---|" * len(pythons),
@@ -325,8 +401,9 @@ def write_doc(cells: list[Cell], started: datetime) -> None:
         lines.append("| " + " | ".join(row) + " |")
     lines += [
         "",
-        "✅ every smoke step passed · ❌ a step failed · ⛔ refused at install (the release does not",
-        "support that Python) · – not run here.",
+        "✅ every smoke step passed · ❌ a step failed · ⛔ refused at install: the release",
+        "declares it does not support that Python (its Requires-Python), so pip will not install",
+        "it · – not run here.",
         "",
         "Release-specific notes:",
         "",
@@ -340,6 +417,10 @@ def write_doc(cells: list[Cell], started: datetime) -> None:
         "  which needs WTForms (the FAB provider brings it; installed in those cells). 3.2+ read",
         "  the declared `conn-fields` and need nothing extra.",
         "",
+        'The provider\'s own bounds match this table: `requires-python = ">=3.10,<3.14"`,',
+        "`apache-airflow>=3.0,<3.4`. Python 3.14 and Airflow 3.4 are refused at install until the",
+        "matrix has run on them (this machine has no Python 3.14).",
+        "",
         "## Steps per cell",
         "",
         "| Cell | Step | Result | Seconds | Detail |",
@@ -349,8 +430,15 @@ def write_doc(cells: list[Cell], started: datetime) -> None:
         if not cell.steps:
             lines.append(f"| {cell.name} | – | {cell.status} | | {cell.note} |")
         for s in cell.steps:
-            detail = (s.detail if (not s.ok or s.name in ("form", "dags test", "connection type"))
-                      else "").replace("|", "\\|").replace("\n", " ")[:300]  # fmt: skip
+            detail = (
+                (
+                    s.detail
+                    if (not s.ok or s.name in ("form", "dags test", "connection type"))
+                    else ""
+                )
+                .replace("|", "\\|")
+                .replace("\n", " ")[:300]
+            )
             result = "ok" if s.ok else (cell.status if s.name == "install" else "failed")
             lines.append(f"| {cell.name} | {s.name} | {result} | {s.seconds:.0f} | {detail} |")
     DOC.write_text("\n".join(lines) + "\n")
@@ -358,9 +446,13 @@ def write_doc(cells: list[Cell], started: datetime) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", action="append", default=[],
-                        help="only cells whose Airflow, Python or Airflow/Python equals this "
-                             "(docs/compatibility.md is then left alone)")  # fmt: skip
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="only cells whose Airflow, Python or Airflow/Python equals this "
+        "(docs/compatibility.md is then left alone)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the cells' virtualenvs")
     parser.add_argument(
         "--no-doc", action="store_true", help="do not rewrite docs/compatibility.md"
@@ -369,10 +461,10 @@ def main() -> int:
     started = datetime.now(timezone.utc)
     cells = [Cell(a, p) for a, pys in RELEASES.items() for p in pys]
     if args.only:
-        cells = [
-            c for c in cells if {c.airflow, c.python, f"{c.airflow}/{c.python}"} & set(args.only)
-        ]
+        wanted = set(args.only)
+        cells = [c for c in cells if {c.airflow, c.python, f"{c.airflow}/{c.python}"} & wanted]
     BUILD.mkdir(parents=True, exist_ok=True)
+    commit = _commit()  # what the wheel is built from
     wheel = build_wheel()
     print(f"wheel: {wheel.name}; {len(cells)} cells", flush=True)
     for cell in cells:
@@ -381,10 +473,13 @@ def main() -> int:
             run_cell(cell, wheel, args.keep)
         except Exception as exc:  # one broken cell must not lose the others' results
             cell.status, cell.note = "red", f"{type(exc).__name__}: {exc}"
-        (BUILD / "results.json").write_text(json.dumps(
-            [{**c.__dict__, "steps": [s.__dict__ for s in c.steps]} for c in cells], indent=1))  # fmt: skip
+        (BUILD / "results.json").write_text(
+            json.dumps(
+                [{**c.__dict__, "steps": [s.__dict__ for s in c.steps]} for c in cells], indent=1
+            )
+        )
     if not args.no_doc and not args.only:
-        write_doc(cells, started)
+        write_doc(cells, started, commit)
     for cell in cells:
         print(f"{cell.name}: {cell.status} {cell.note}")
     return 0 if all(c.status in ("green", "refused", "skipped") for c in cells) else 1

@@ -167,10 +167,28 @@ def match_part(part: Part, rows: Iterable[SendResult]) -> list[SendResult]:
     """
     index = part.message_index
     message = part.message
+    rows = rows if isinstance(rows, list) else list(rows)
+    recipients = message.recipients
+    out: list[SendResult] = []
+    append = out.append
+    # The usual answer lists the rows in the order sent: take that prefix without an index.
+    done, limit = 0, min(len(rows), len(recipients))
+    while done < limit:
+        row, recipient = rows[done], recipients[done]
+        if (
+            row.base is not None
+            or row.client_id_message != recipient.client_id_message
+            or (row.phone is not None and row.phone != recipient.phone)
+        ):
+            break
+        row.message_index = index
+        row.phone = recipient.phone
+        append(row)
+        done += 1
     by_client_id: dict[str, SendResult] = {}
     by_phone: dict[str | None, list[SendResult]] = {}
     by_base: dict[str, list[SendResult]] = {}
-    for row in rows:
+    for row in rows[done:]:
         if row.base is not None:
             by_base.setdefault(row.base, []).append(row)
         elif row.client_id_message is not None:
@@ -182,9 +200,7 @@ def match_part(part: Part, rows: Iterable[SendResult]) -> list[SendResult]:
             by_client_id[row.client_id_message] = row
         else:
             by_phone.setdefault(row.phone, []).append(row)
-    out: list[SendResult] = []
-    append = out.append
-    for recipient in message.recipients:
+    for recipient in recipients[done:]:
         phone = recipient.phone
         client_id = recipient.client_id_message
         found = None if client_id is None else by_client_id.pop(str(client_id), None)

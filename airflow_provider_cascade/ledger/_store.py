@@ -21,7 +21,7 @@ REF_KEY = "cascade_ledger"
 def storage_path(url: str) -> Any:
     """An ``ObjectStoragePath`` for a URL (``s3://conn@bucket/key``, ``file:///...``) or a
     local path."""
-    from airflow.sdk import ObjectStoragePath
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
 
     if "://" not in url:
         url = "file://" + os.path.abspath(os.path.expanduser(url))

@@ -20,7 +20,7 @@ from ..gateway import (
     Message,
     Variant,
 )
-from ..gateway._defaults import MAX_TRANSIENT_FAILURES, POLL_INTERVAL, REPEAT_WINDOW
+from ..gateway._defaults import MAX_TRANSIENT_FAILURES, REPEAT_WINDOW
 from ..gateway._timefmt import zone
 from ..hooks.cascade import CascadeHook
 from ..ledger import (
@@ -101,7 +101,7 @@ class _CascadeSendOperator(BaseOperator):
         durable: bool = True,
         wait_for_completion: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float = POLL_INTERVAL,
+        poll_interval: float | None = None,
         wait_timeout: timedelta | float = timedelta(hours=24),
         max_transient_failures: int = MAX_TRANSIENT_FAILURES,
         hook_params: dict[str, Any] | None = None,
@@ -122,7 +122,7 @@ class _CascadeSendOperator(BaseOperator):
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         check_wait_args("poll_interval", poll_interval, max_transient_failures)
-        self.poll_interval = float(poll_interval)
+        self.poll_interval = None if poll_interval is None else float(poll_interval)
         self.max_transient_failures = max_transient_failures
         self.wait_timeout = (
             wait_timeout.total_seconds()
@@ -251,11 +251,15 @@ class _CascadeSendOperator(BaseOperator):
         ledger.write_json("summary.json", {**counts, "untracked_sample": totals.untracked_sample,
                                            "first_errors": totals.first_errors})  # fmt: skip
         self.log.info(
-            "Cascade send done: %d recipients, %d accepted, %d rejected, %d untracked; "
-            "%d requests (%d recipients resent after a lost answer); ledger %s",
-            totals.total, totals.accepted, totals.rejected, totals.untracked, totals.requests,
-            totals.resent, ledger.url,
+            "Cascade send done: %d recipients: %d accepted (%d already sent earlier), "
+            "%d rejected, %d untracked; %d requests (%d recipients resent after a lost answer)",
+            totals.total, totals.accepted, totals.already, totals.rejected, totals.untracked,
+            totals.requests, totals.resent,
         )  # fmt: skip
+        shown = ", ".join(totals.ids[:5]) + (" ..." if len(totals.ids) > 5 else "")
+        where = "XCom return_value" if not self.returns_reference else "the ledger"
+        self.log.info("Cascade send: ids %s (all in %s; ledger %s)", shown or "none", where,
+                      ledger.url)  # fmt: skip
         if totals.first_errors:
             self.log.warning("Cascade send: first errors: %s", "; ".join(totals.first_errors))
         if totals.untracked:
@@ -269,10 +273,11 @@ class _CascadeSendOperator(BaseOperator):
             key=SUMMARY_KEY,
             value={**counts, "untracked_sample": totals.untracked_sample, "ledger": ledger.url},
         )
+        if not self.returns_reference:  # per recipient: inline sends only (they are small)
+            context["ti"].xcom_push(key=RESULTS_KEY, value=list(_results(ledger)))
         self._apply_failure_policy(totals)
         if self.returns_reference:
             return ledger.ref(**counts)
-        context["ti"].xcom_push(key=RESULTS_KEY, value=list(_results(ledger)))
         ids = list(dict.fromkeys(totals.ids))
         if self.wait_for_completion and ids:
             return self.wait(context, ids)

@@ -51,7 +51,8 @@ class CascadeMessageStateSensor(BaseSensorOperator):
     """Asks once; if messages are still in flight, defers to the triggerer (or keeps poking).
 
     Status queries are at least the connection's ``repeat_window`` apart (the gateway refuses
-    an identical request within it): a shorter ``poke_interval`` is raised to it.
+    an identical request within it): a shorter ``poke_interval`` is raised to it, and without
+    one the sensor asks as often as that window allows.
     """
 
     template_fields: Sequence[str] = ("id_messages",)
@@ -68,6 +69,8 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        # without poke_interval: as often as the gateway allows (the connection's window)
+        self.poke_interval_asked = "poke_interval" in kwargs
         kwargs.setdefault("poke_interval", POLL_INTERVAL)
         super().__init__(**kwargs)
         check_wait_args("poke_interval", self.poke_interval, max_transient_failures)
@@ -90,6 +93,10 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         items = [value] if isinstance(value, dict) else value
         if isinstance(items, (str, int)) or items is None:
             return []
+        if not isinstance(items, (list, tuple)) and hasattr(items, "__len__"):
+            # a mapped task's XCom (LazyXComSequence): index it; iterating it probes one past
+            # the end, which Airflow logs as an error
+            items = [items[i] for i in range(len(items))]  # type: ignore[index,arg-type]
         items = list(items)
         refs = [dict(i) for i in items if is_reference(i)]
         if refs and len(refs) != len(items):
@@ -105,14 +112,14 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         ids = normalize_ids(self.id_messages)
         bad = next((i for i in ids if not (i.isascii() and i.isdigit())), None)
         if bad is not None:
-            raise CascadeValidationError("id_messages", f"must be numeric ids (got {bad!r})")
+            raise CascadeValidationError("id_message", f"must be a numeric id (got {bad!r})")
         return ids
 
     def _start(self) -> StatusWait:
         """The wait for this task: ids, the connection's window, the interval raised to it."""
         if self._wait is None:
             settings = WaitSettings(
-                float(self.poke_interval),
+                float(self.poke_interval) if self.poke_interval_asked else None,
                 self.hook.settings.repeat_window,
                 self.max_transient_failures,
             )

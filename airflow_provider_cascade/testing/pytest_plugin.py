@@ -10,7 +10,8 @@ or on the command line: ``pytest -p airflow_provider_cascade.testing.pytest_plug
   pass in 0.1 s) and the once-a-minute rule ON with a window of
   :data:`FIXTURE_REPEAT_WINDOW` real seconds.
 - ``cascade_gateway``: the same emulator, reset before the test (messages, requests,
-  faults, and every setting back to the above).
+  faults, and every setting back to the above); the test fails if the emulator itself
+  broke on its traffic (``internal_errors``).
 - ``cascade_conn``: ``AIRFLOW_CONN_CASCADE_DEFAULT`` pointed at it for the test (JSON,
   login and password, extra ``repeat_window`` = the emulator's window).
 """
@@ -42,9 +43,12 @@ def cascade_emulator() -> Iterator[CascadeEmulator]:
 
 
 @pytest.fixture
-def cascade_gateway(cascade_emulator: CascadeEmulator) -> CascadeEmulator:
+def cascade_gateway(cascade_emulator: CascadeEmulator) -> Iterator[CascadeEmulator]:
     cascade_emulator.reset()
-    return cascade_emulator
+    yield cascade_emulator
+    errors = cascade_emulator.internal_errors
+    if errors:
+        pytest.fail(f"the emulator failed on this test's requests:\n{errors[0]}")
 
 
 @pytest.fixture

@@ -36,3 +36,26 @@ def test_opt_in_with_p_or_conftest(tmp_path: Path) -> None:
     assert with_p.returncode == 0, with_p.stdout
     (tmp_path / "conftest.py").write_text(f"pytest_plugins = [{PLUGIN!r}]\n")
     assert run_pytest(tmp_path).returncode == 0
+
+
+BROKEN = """
+import urllib.request
+
+
+def test_breaks_the_emulator(cascade_gateway, monkeypatch):
+    def broken(*args):
+        raise RuntimeError("planted")
+
+    monkeypatch.setattr(cascade_gateway.gateway, "authenticate", broken)
+    try:
+        urllib.request.urlopen(cascade_gateway.url + "/sendmessage.php?id_message=1")
+    except Exception:
+        pass
+"""
+
+
+def test_fixture_fails_a_test_that_broke_the_emulator(tmp_path: Path) -> None:
+    (tmp_path / "test_x.py").write_text(BROKEN)
+    out = run_pytest(tmp_path, "-p", PLUGIN)
+    assert out.returncode != 0
+    assert "the emulator failed on this test's requests" in out.stdout and "planted" in out.stdout

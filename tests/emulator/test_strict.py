@@ -4,6 +4,7 @@ never drops a connection without an answer (issue 14 items 16-18)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from urllib.parse import quote
 
@@ -269,6 +270,7 @@ def test_an_emulator_bug_is_a_500_not_silence(
     assert answer.startswith(b"HTTP/1.1 500")
     (trace,) = gw.internal_errors
     assert "boom" in trace
+    gw.reset()  # or the fixture fails this test for the emulator's failure
 
 
 def test_document_examples_still_pass(cascade_gateway: CascadeEmulator) -> None:
@@ -278,3 +280,17 @@ def test_document_examples_still_pass(cascade_gateway: CascadeEmulator) -> None:
             "\t<id_message>111</id_message>\t<id_message>112</id_message></state></request>")  # fmt: skip
     root = etree.fromstring(post(gw.url + "/xml/state_message.php", body.encode(), XML))
     assert [s.get("id_message") for s in root.findall("state")] == ["111", "112"]
+
+
+def test_a_client_that_gave_up_is_not_an_emulator_error(cascade_gateway: CascadeEmulator) -> None:
+    """A slow answer written to a client that timed out (broken pipe) is the client's
+    business, not a failure of the emulator."""
+    import socket
+    import urllib.request
+
+    gw = cascade_gateway
+    gw.faults.slow_next(1, seconds=0.5)
+    with pytest.raises((TimeoutError, socket.timeout, OSError)):
+        urllib.request.urlopen(f"{gw.url}/sendmessage.php?id_message=1", timeout=0.1)
+    time.sleep(0.8)
+    assert gw.internal_errors == []

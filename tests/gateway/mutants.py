@@ -27,6 +27,12 @@ M = [
         "self.settings.max_state_ids)",
         "self.settings.max_state_ids + 1)",
     ),
+    (
+        "in-order rows skip the phone check",
+        G + "_decode.py",
+        "            or (row.phone is not None and row.phone != recipient.phone)\n",
+        "",
+    ),
     ("403 not auth", G + "_decode.py", "if status in (401, 403):", "if status in (401,):"),
     (
         "partly_deliver not final",
@@ -46,7 +52,12 @@ M = [
         "recipient.phone, nth)",
         "recipient.phone)",
     ),
-    ("secrets not scrubbed", G + "_codec_base.py", "text = text.replace(secret, REDACTED)", "pass"),
+    (
+        "secrets not scrubbed",
+        G + "_codec_base.py",
+        "return scrub_secrets(text, self._secrets)",
+        "return text",
+    ),
     ("padded state", G + "_decode.py", "state = state.strip()\n        status", "status"),
     ("JSON floats", G + "_decode.py", "json.loads(text, parse_float=Decimal)", "json.loads(text)"),
     (

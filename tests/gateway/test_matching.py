@@ -109,8 +109,11 @@ def test_a_client_id_answered_for_another_phone_is_refused() -> None:
 def test_two_rows_for_one_client_id_are_refused() -> None:
     codec = JsonCodec(SETTINGS)
     row = ok_row("79000000001", "11", "1")
-    with pytest.raises(CascadeResponseError, match="two rows"):
+    with pytest.raises(CascadeResponseError, match=r"two rows|not sent"):
         codec.parse_send(batch_of(codec, THREE[0]), json_answer([row, row]))
+    other = ok_row("79000000002", "12", "2")  # out of order: caught while indexing
+    with pytest.raises(CascadeResponseError, match="two rows"):
+        codec.parse_send(batch_of(codec, *THREE[:2]), json_answer([other, other]))
 
 
 def test_repeated_client_id_with_and_without_the_earlier_id() -> None:

@@ -13,7 +13,6 @@ from typing import Any
 
 import airflow
 import jsonschema
-import pytest
 
 import airflow_provider_cascade
 from airflow_provider_cascade.hooks.cascade import CascadeHook
@@ -165,7 +164,6 @@ def _as_declared(unbound: Any) -> dict[str, Any]:
 
 
 def test_widget_form_describes_the_declared_fields() -> None:
-    pytest.importorskip("wtforms")  # dev dependency; Airflow 3.3 does not bring it
     (conn_type,) = get_provider_info()["connection-types"]
     declared = conn_type["conn-fields"]
     widgets = CascadeHook.get_connection_form_widgets()

@@ -241,3 +241,36 @@ def test_waiting_on_a_ledger_records_states_and_exact_price_totals(
     assert stored["final"] == 1200
     lines = (tmp_path / "wait" / "0000001.jsonl").read_text().splitlines()
     assert len(lines) == 500 and all(json.loads(x)["is_final"] for x in lines)
+
+
+def test_async_rounds_end_and_match_the_blocking_ones(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The trigger's path: a round's steps run in a thread and its end comes back as a value
+    (a StopIteration through asyncio.to_thread would hang the triggerer)."""
+    import asyncio
+    import time
+
+    from airflow_provider_cascade.ledger import LedgerWatch
+
+    hook = make_hook(monkeypatch, gw, "xml")
+    ledger = Ledger(str(tmp_path))
+    send(hook, ledger, phones(700), per_request=300)
+
+    async def wait_all() -> Any:
+        client = await hook.aget_client()
+        watch = LedgerWatch(ledger.url)
+        try:
+            progress = await watch.apoll(client.get_states)
+            while not progress.done:
+                await asyncio.sleep(WINDOW * 1.2)
+                progress = await watch.apoll(client.get_states)
+            return progress
+        finally:
+            await client.aclose()
+
+    progress = asyncio.run(asyncio.wait_for(wait_all(), timeout=60))
+    assert progress.final == progress.total == 700
+    time.sleep(WINDOW * 1.2)
+    again = LedgerWatch(ledger.url).poll(hook.get_states)  # the blocking driver agrees
+    assert again.to_json() == progress.to_json()

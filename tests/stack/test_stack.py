@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_cascade.provider_info import CONN_FIELDS
 from tests.stack.conftest import Stack
 
 pytestmark = pytest.mark.slow
@@ -22,6 +23,11 @@ def test_hook_meta_describes_the_form(airflow_stack: Stack) -> None:
     assert extra["token"]["schema"]["format"] == "password"
     assert extra["protocol"]["schema"]["enum"] == ["json", "xml", "get"]
     assert extra["protocol"]["value"] == "json"
+    assert list(extra) == list(CONN_FIELDS)
+    for name, declared in CONN_FIELDS.items():  # what the UI renders, field by field
+        assert extra[name]["schema"]["title"] == declared["label"], name
+        assert extra[name]["schema"]["type"] == declared["schema"]["type"], name
+        assert extra[name]["value"] == declared["schema"].get("default"), name
 
 
 def test_real_triggerer_runs_the_deferred_sensor(airflow_stack: Stack) -> None:

@@ -154,3 +154,24 @@ def test_sensor_hands_its_query_time_and_line_to_the_trigger(gw: CascadeEmulator
     assert kwargs["id_messages"] == ids and kwargs["repeat_window"] == WINDOW
     assert kwargs["poll_interval"] == 1 and kwargs["last_polled_at"] is not None
     assert kwargs["last_progress"] == "0/2 final; 2 in progress"
+
+
+def test_without_an_interval_it_asks_as_often_as_the_window_allows(
+    gw: CascadeEmulator, capfd: pytest.CaptureFixture[str]
+) -> None:
+    gw.set_time_scale(1200)  # the Viber -> SMS fallthrough takes a few real seconds
+    viber_then_sms = [{"channel": "viber", "text": "x", "sender": "S"}, *SMS_ONLY]
+    op = CascadeSendMessageOperator(task_id="s", channels=viber_then_sms, phones=["79000000006"],
+                                    wait_for_completion=True, deferrable=False)  # fmt: skip
+    assert op.execute(context())
+    queries = state_queries(gw)
+    gaps = [b - a for a, b in itertools.pairwise(queries)]
+    assert len(queries) >= 3 and gw.counters["repeat_refused"] == 0
+    assert all(WINDOW <= g < WINDOW + 0.3 for g in gaps), gaps  # the window, not 60 s
+    assert "shorter than the gateway's repeat window" not in capfd.readouterr().out
+    gw.set_time_scale(1.0)  # stays in flight: the sensor defers
+    sensor = CascadeMessageStateSensor(task_id="w", id_messages=send(["79000000001"]),
+                                       deferrable=True)  # fmt: skip
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute(context())
+    assert deferred.value.trigger.serialize()[1]["poll_interval"] is None

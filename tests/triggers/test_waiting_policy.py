@@ -46,6 +46,10 @@ def test_interval_raised_to_the_window_and_said_once() -> None:
     assert WaitSettings(90.0, 60.0).raised_note() is None
     note = WaitSettings(1.0, 60.0).raised_note()
     assert note is not None and "polling every 60 s" in note
+    # no interval asked for: as often as the gateway allows, nothing to say
+    assert WaitSettings(None, 60.0).period == 60.0 and WaitSettings(None, 0.5).period == 0.5
+    assert WaitSettings(None, 60.0).raised_note() is None
+    check_wait_args("poll_interval", None, 5)
 
 
 def test_next_query_waits_out_the_period_from_the_last_answer() -> None:

@@ -18,7 +18,6 @@ from ._faults import Faults
 from ._gateway import REPEAT_ERROR, Gateway, Refusal, is_digits
 from ._parse import Parsed, parse_get, parse_json, parse_xml
 
-XML_OR_JSON_ERROR = "Неверный запрос"
 ROUTES = {
     "sendmessage.php": "get",
     "sendmessagejson.php": "json",
@@ -93,6 +92,8 @@ class Handler(BaseHTTPRequestHandler):
         ``internal_errors``), never a connection dropped in silence."""
         try:
             self._route(method)
+        except OSError:  # the client went away (timed out, reset): nobody to answer
+            self.close_connection = True
         except Exception:
             self.server.internal_error(traceback.format_exc())
             self.close_connection = True
@@ -180,8 +181,9 @@ class Handler(BaseHTTPRequestHandler):
             self._record(method, path, variant, "fault", query, headers, body, recipients)
             return self._fault(fault)
         try:
-            if refusal is not None or parsed is None:
-                raise refusal or Refusal(XML_OR_JSON_ERROR)
+            if parsed is None:
+                assert refusal is not None
+                raise refusal
             account = gateway.authenticate(
                 parsed.login if token is None else None,
                 parsed.password if token is None else None,
@@ -261,6 +263,7 @@ class Handler(BaseHTTPRequestHandler):
                     "counters": dict(gateway.counters),
                     "requests": len(emulator.requests),
                     "messages": len(gateway.deliveries),
+                    "internal_errors": len(emulator.internal_errors),
                 }
             elif what == "messages" and method == "GET":
                 data = [
