@@ -268,7 +268,7 @@ def test_duplicate_answered_as_error_row_without_id(
         hook = use(monkeypatch, cascade_gateway, "json")
         msg = Message([SMS("x", "S")], [{"phone": "79000000001", "client_id_message": 9001}])
         (first,) = hook.send([msg])
-        time.sleep(cascade_gateway.behaviour.repeat_window)  # else refused as a repeat request
+        time.sleep(cascade_gateway.behaviour.repeat_window)  # the same request, after the window
         (again,) = hook.send([msg])
     finally:
         cascade_gateway.behaviour.duplicate_reply = "earlier_id"
