@@ -41,18 +41,6 @@ settings.register_profile("explore", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "derandomized"))
 
 
-PROVIDER_XFAIL: dict[str, str] = {}  # the status-query retry inside the repeat window: fixed
-"""Parametrized cases that fail because the provider breaks the gateway's rules, where a
-decorator cannot single them out. Strict: each must be removed when the provider is fixed."""
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        reason = PROVIDER_XFAIL.get(item.nodeid)
-        if reason is not None:
-            item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
-
-
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """A migrated SQLite metadata database, shared by every DAG test of the session."""

@@ -129,7 +129,12 @@ class CascadeClient:
                 return step
             if isinstance(step, CascadeError):
                 raise step
-            log.warning("Cascade request failed; retry %d in %.1fs", retrying.retries, step)
+            log.warning(
+                "Cascade request failed (%s); retry %d in %.1fs",
+                retrying.last,
+                retrying.retries,
+                step,
+            )
             time.sleep(step)
 
     # -- sends ------------------------------------------------------------------------

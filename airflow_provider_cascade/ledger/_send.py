@@ -310,11 +310,12 @@ class LedgerSender:
         record.last_sent_at = now  # the gateway had the request by now at the latest
 
     def _settle_untracked(self, record: BatchRecord, indexes: list[int]) -> None:
-        """Without client ids a resend could message people twice: record, never resend."""
+        """Without client ids a resend could message people twice: record, never resend. A
+        record of its own ("settled"), so the attempt's outcome is never overwritten."""
         attempt = max(record.attempts, 1)
         rows = {i: Row(Fate.UNTRACKED, None, UNTRACKED_NO_CID) for i in indexes}
         self.ledger.write_record(
-            record.batch, attempt, "outcome",
+            record.batch, attempt, "settled",
             outcome_lines(record.batch, attempt, self.clock(), "untracked", rows.items()),
         )  # fmt: skip
         record.rows.update(rows)
