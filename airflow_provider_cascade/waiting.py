@@ -301,6 +301,11 @@ def _after_answer(
     log: _Log | logging.Logger,
 ) -> None:
     wait.record_answer(asked, got, now)
+    _log_progress(wait, now, log)
+
+
+def _log_progress(wait: StatusWait, now: float, log: _Log | logging.Logger) -> None:
+    """After an answer (or a round over ledgers): refusals, then progress when it changed."""
     if wait.refused:
         log.info("%s", wait.refusal_note())
     line = wait.progress_line(now)
@@ -330,27 +335,22 @@ def finish(
 
 
 def event_payload(status: str, wait: StatusWait, message: str = "") -> dict[str, Any]:
-    """A trigger event: JSON, a status and counts first, then the states the task needs."""
+    """A trigger event: JSON, a status and counts first, then the states the task needs (for
+    ledgers only where they are: the states sit beside the ledgers)."""
     summary = wait.summary()
-    if isinstance(wait, LedgerWait):
-        return {
-            "status": status,
-            "message": message,
-            "total": summary.total,
-            "final": summary.final,
-            "counts": summary.by_state,
-            "last_query_at": wait.last_query_at,
-            "ledgers": wait.urls,
-        }
-    return {
+    payload: dict[str, Any] = {
         "status": status,
         "message": message,
         "total": summary.total,
         "final": summary.final,
         "counts": summary.by_state,
         "last_query_at": wait.last_query_at,
-        "states": {i: wait.states[i].to_dict() for i in wait.ids if i in wait.states},
     }
+    if isinstance(wait, LedgerWait):
+        payload["ledgers"] = wait.urls
+    else:
+        payload["states"] = {i: wait.states[i].to_dict() for i in wait.ids if i in wait.states}
+    return payload
 
 
 def describe_event(payload: Mapping[str, Any]) -> str:
@@ -464,11 +464,7 @@ def _after_round(
     wait: LedgerWait, progress: Progress, now: float, log: _Log | logging.Logger
 ) -> None:
     wait.record_round(progress, now)
-    if wait.refused:
-        log.info("%s", wait.refusal_note())
-    line = wait.progress_line(now)
-    if line is not None:
-        log.info("%s", line)
+    _log_progress(wait, now, log)
 
 
 def finish_ledgers(

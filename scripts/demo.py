@@ -23,6 +23,7 @@ EXAMPLES = [
     ("example_cascade_notification.py", "example_cascade_notification"),
     ("example_cascade_personalised_batch.py", "example_cascade_personalised_batch"),
     ("example_cascade_base_campaign.py", "example_cascade_base_campaign"),
+    ("example_cascade_sharded_campaign.py", "example_cascade_sharded_campaign"),
 ]
 
 
@@ -34,9 +35,11 @@ def main() -> int:
 
     from airflow_provider_cascade.testing.emulator import CascadeEmulator
 
-    # 60 gateway minutes pass in 0.1 s; the identical-request rule is off so that the
-    # demo's 1-second polling is not throttled (keep poke_interval >= 60 s for real).
-    with CascadeEmulator(time_scale=36_000, repeat_window=0) as gateway:
+    # The gateway's rules as documented, its clock 3,600 times faster: an hour of Viber
+    # validity passes in a second, and the once-a-minute rule refuses a repeated request
+    # within one real second. The connection tells the provider that window, so the example
+    # DAGs (which poll no faster than the window) never ask twice within it.
+    with CascadeEmulator(time_scale=3600) as gateway:
         gateway.load_bases(ROOT / "example_dags" / "bases.json")
         os.environ["AIRFLOW_CONN_CASCADE_DEFAULT"] = gateway.conn_uri("json")
         print(f"2/3 gateway emulator on {gateway.url}; running the example DAGs ...", flush=True)
@@ -52,6 +55,13 @@ def main() -> int:
                 failed.append(dag_id)
             if dag_id == "example_cascade_base_campaign":
                 report = (xcom(run, "report"), xcom(run, "wait_for_final_states"))
+            if dag_id == "example_cascade_sharded_campaign":
+                shards = [xcom(run, "send", map_index=i) for i in range(3)]
+                totals = xcom(run, "delivered", "price_totals")
+                print(
+                    f"    sharded campaign: {sum(s['accepted'] for s in shards)} accepted in "
+                    f"{len(shards)} shards, each with its ledger; cost {json.dumps(totals)}"
+                )
         print("3/3 campaign report (example_cascade_base_campaign)")
         if report and report[0]:
             summary, states = report
@@ -60,7 +70,8 @@ def main() -> int:
             print(f"    cost by channel: {json.dumps(cost['by_channel'])}; total {cost['total']}")
         print(f"    emulator: {gateway.counters['recipients_accepted']} recipients accepted, "
               f"{gateway.counters['stop_listed']} skipped by the stop-list, "
-              f"{len(gateway.requests)} HTTP requests")  # fmt: skip
+              f"{len(gateway.requests)} HTTP requests, "
+              f"{gateway.counters['repeat_refused']} refused as repeats")  # fmt: skip
     print(f"done in {time.monotonic() - started:.0f} s")
     if failed or not report or not report[0]:
         print(f"demo failed: {failed or 'no report'}", file=sys.stderr)

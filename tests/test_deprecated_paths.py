@@ -18,8 +18,8 @@ import pytest
     ],
 )
 def test_old_path_warns_and_aliases(old: str, new: str, name: str) -> None:
+    current = importlib.import_module(f"airflow_provider_cascade.{new}")  # Airflow set up first
     sys.modules.pop(f"airflow_provider_cascade.{old}", None)
     with pytest.warns(DeprecationWarning, match=new.replace(".", r"\.")):
         legacy = importlib.import_module(f"airflow_provider_cascade.{old}")
-    current = importlib.import_module(f"airflow_provider_cascade.{new}")
     assert getattr(legacy, name) is getattr(current, name)

@@ -25,6 +25,20 @@ class Recipient:
             self, "client_id_message", check.client_id("client_id_message", self.client_id_message)
         )
 
+    @classmethod
+    def parse(cls, value: Any) -> Recipient:
+        """A phone (str or int), ``{"phone": ..., "client_id_message": ...}`` or a Recipient."""
+        if isinstance(value, Recipient):
+            return value
+        if isinstance(value, Mapping):
+            unknown = sorted(set(value) - {"phone", "client_id_message"})
+            if unknown:
+                raise CascadeValidationError(f"phones.{unknown[0]}", "unknown field")
+            if "phone" not in value:
+                raise CascadeValidationError("phone", "is required in every phones item")
+            return cls(value["phone"], value.get("client_id_message"))
+        return cls(value)
+
 
 @dataclass(frozen=True, slots=True)
 class BaseTarget:
@@ -121,16 +135,7 @@ def _as_channel(value: Any) -> ChannelContent:
 
 
 def _as_recipient(value: Any) -> Recipient:
-    if isinstance(value, Recipient):
-        return value
-    if isinstance(value, Mapping):
-        unknown = sorted(set(value) - {"phone", "client_id_message"})
-        if unknown:
-            raise CascadeValidationError(f"phones.{unknown[0]}", "unknown field")
-        if "phone" not in value:
-            raise CascadeValidationError("phone", "is required in every phones item")
-        return Recipient(value["phone"], value.get("client_id_message"))
-    return Recipient(value)
+    return Recipient.parse(value)
 
 
 def _as_base(value: Any) -> BaseTarget:

@@ -45,7 +45,14 @@ def _settings_of(conn: Any) -> ConnectionSettings:
 
 
 class CascadeHook(BaseHook):
-    """Send messages and read their states through the Cascade gateway."""
+    """Send messages and read their states through the Cascade gateway.
+
+    :param cascade_conn_id: the ``cascade`` connection.
+    :param retry_limit: tries after the first for failures a new try can cure; None: the
+        connection's ``retry_limit`` extra.
+    :param retry_delay: seconds before the first retry, doubled each time; None: the
+        connection's ``retry_delay`` extra.
+    """
 
     conn_name_attr = "cascade_conn_id"
     default_conn_name = "cascade_default"
@@ -60,8 +67,8 @@ class CascadeHook(BaseHook):
         retry_delay: float | None = None,
         **kwargs: Any,
     ) -> None:
-        """``retry_limit`` (tries after the first) and ``retry_delay`` (seconds, doubled
-        each time) override the connection extras of the same names."""
+        """``retry_limit`` and ``retry_delay`` override the connection extras of the same
+        names."""
         super().__init__(**kwargs)
         self.cascade_conn_id = cascade_conn_id
         self.retry_limit = retry_limit

@@ -102,6 +102,28 @@ def connection_settings(
     password: str | None,
     extra: dict[str, Any],
 ) -> ConnectionSettings:
+    """Every extra a ``cascade`` connection reads, and the one place they are described:
+
+    :param extra.token: a Bearer token from the gateway's cabinet; when set, login and
+        password are not sent.
+    :param extra.protocol: the protocol variant: ``json`` (the only one with bases), ``xml``
+        or ``get``.
+    :param extra.scheme: ``http`` or ``https`` when the host has none (URI-form connections,
+        whose host cannot carry a scheme).
+    :param extra.timezone: IANA zone ``time_send`` is written in; aware datetimes are
+        converted to it.
+    :param extra.max_recipients: phones and bases per send request (JSON/XML).
+    :param extra.max_state_ids: message ids per status request (JSON/XML).
+    :param extra.timeout: seconds to wait between two reads of an answer (the UI form takes
+        whole seconds, the extra JSON any positive number).
+    :param extra.verify: verify TLS certificates: ``true``, ``false``, or a CA bundle path.
+    :param extra.connect_timeout: seconds to open a connection.
+    :param extra.deadline: seconds one request may take in all (connect, send, whole answer).
+    :param extra.repeat_window: seconds before the gateway accepts an identical request again
+        (at most 3600); 0 for a gateway or emulator without the once-a-minute rule.
+    :param extra.retry_limit: tries after the first, for failures a new try can cure.
+    :param extra.retry_delay: seconds before the first retry, doubled each time.
+    """
     token = extra.get("token") or None
     if token:
         auth: BearerToken | LoginPassword = BearerToken(str(token))

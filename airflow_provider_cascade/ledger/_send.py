@@ -52,13 +52,18 @@ class Totals:
     resent: int = 0
     batches: int = 0
     resumed_batches: int = 0
+    already: int = 0
+    """Accepted under a client id the gateway had from an earlier request."""
+    keep_ids: bool = True
+    """False for sends of files: memory stays flat, the ids stay in the ledger."""
     ids: list[str] = field(default_factory=list)
     untracked_sample: list[str] = field(default_factory=list)
     first_errors: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        return {"total": self.total, "accepted": self.accepted, "rejected": self.rejected,
-                "untracked": self.untracked, "requests": self.requests}  # fmt: skip
+        return {"total": self.total, "accepted": self.accepted, "already_sent": self.already,
+                "rejected": self.rejected, "untracked": self.untracked,
+                "requests": self.requests}  # fmt: skip
 
     def add(self, rec: BatchRecord) -> None:
         for i, entry in enumerate(rec.entries):
@@ -75,7 +80,9 @@ class Totals:
     def _count(self, entry: Entry, row: Row) -> None:
         if row.fate is Fate.ACCEPTED and row.id_message:
             self.accepted += 1
-            self.ids.append(row.id_message)
+            self.already += row.already
+            if self.keep_ids or len(self.ids) < 5:
+                self.ids.append(row.id_message)
         elif row.fate is Fate.UNTRACKED:
             self.untracked += 1
             if len(self.untracked_sample) < 20:
@@ -124,8 +131,9 @@ class LedgerSender:
         self.clock = clock
         self.sleep = sleep
         self.progress_every = progress_every
-        self.totals = Totals()
+        self.totals = Totals(keep_ids=keep_ids)
         self._queue: list[_Pending] = []
+        self._requests_this_try: dict[int, int] = {}  # a new try starts its count afresh
         self._started = 0.0
         self._next_progress = 0.0
         self._planned = 0
@@ -208,9 +216,10 @@ class LedgerSender:
                     self.window,
                 )  # fmt: skip
                 self.sleep(wait)
-            if record.attempts >= self.max_attempts:
+            tries = self._requests_this_try.get(record.batch, 0)
+            if tries >= self.max_attempts:
                 raise CascadeError(
-                    f"batch {record.batch}: no usable answer after {record.attempts} requests; "
+                    f"batch {record.batch}: no usable answer after {tries} requests; "
                     f"its recipients are in the ledger ({self.ledger.url}) and the next try "
                     "resends them under the same client ids"
                 )
@@ -246,6 +255,7 @@ class LedgerSender:
         )  # fmt: skip
         record.attempts, record.last_sent_at = attempt, now
         self.totals.requests += 1
+        self._requests_this_try[record.batch] = self._requests_this_try.get(record.batch, 0) + 1
         result, error, rows = "answered", None, {}
         try:
             answers = self.client.send_batch(batch)

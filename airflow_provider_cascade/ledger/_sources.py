@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import IO, Any
@@ -40,7 +40,7 @@ class Plan:
         seen: dict[int, int] = {}
         for n, item in enumerate(raw, start=1):
             try:
-                r = _recipient(item)
+                r = Recipient.parse(item)
             except CascadeValidationError as exc:
                 raise CascadeValidationError(where, f"item {n}: {exc.rule}") from None
             key = int("1" + r.phone)
@@ -84,19 +84,6 @@ class Plan:
                 size += len(piece)
         if chunk:
             yield chunk
-
-
-def _recipient(item: Any) -> Recipient:
-    if isinstance(item, Recipient):
-        return item
-    if isinstance(item, Mapping):
-        unknown = sorted(set(item) - {"phone", "client_id_message"})
-        if unknown:
-            raise CascadeValidationError(unknown[0], "unknown field (phone, client_id_message)")
-        if not item.get("phone"):
-            raise CascadeValidationError("phone", "is required")
-        return Recipient(str(item["phone"]), item.get("client_id_message") or None)
-    return Recipient(item)
 
 
 def check_not_past(message: Message, tz: ZoneInfo, now: datetime, where: str) -> None:

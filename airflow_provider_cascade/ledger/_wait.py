@@ -154,14 +154,12 @@ class LedgerWatch:
         import asyncio
 
         steps = self.round()
-        try:
-            todo = await asyncio.to_thread(next, steps)
-            while True:
-                answered = await get_states(todo)
-                todo = await asyncio.to_thread(steps.send, answered)
-        except StopIteration as stop:
-            result: Progress = stop.value
-            return result
+        finished, value = await asyncio.to_thread(_step, steps, None)
+        while not finished:
+            answered = await get_states(value)
+            finished, value = await asyncio.to_thread(_step, steps, answered)
+        result: Progress = value
+        return result
 
     def stored_progress(self) -> Progress | None:
         """The counts the last round wrote (what a task reads after its trigger finished)."""
@@ -177,3 +175,12 @@ class LedgerWatch:
             if len(out) >= limit:
                 break
         return out
+
+
+def _step(steps: Round, answered: dict[str, MessageState] | None) -> tuple[bool, Any]:
+    """Advance a round by one step in a worker thread. StopIteration cannot travel through a
+    future (asyncio turns it into a hang or a TypeError), so the end comes back as a value."""
+    try:
+        return False, (next(steps) if answered is None else steps.send(answered))
+    except StopIteration as stop:
+        return True, stop.value

@@ -18,6 +18,14 @@ class CascadeNotifier(BaseNotifier):
 
     ``channels`` are names in cascade order (the text goes to each) or full channel dicts.
     A callback fired again for the same task try is refused by the gateway as a duplicate.
+
+    :param phones: who is alerted: a list, a comma string, or dicts with ``phone``.
+    :param text: the alert text (also VK's ``template_data["text"]``).
+    :param channels: channel names in cascade order (``viber``, ``whatsapp``, ``vk``,
+        ``sms``), or full channel dicts as the send operator takes them.
+    :param sender: the sender name for Viber and SMS.
+    :param template_id: the VK template's id; required when ``channels`` has ``vk``.
+    :param cascade_conn_id: the ``cascade`` connection.
     """
 
     template_fields: Sequence[str] = ("phones", "text", "channels", "sender")

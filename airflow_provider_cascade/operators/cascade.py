@@ -85,7 +85,32 @@ def default_retry_policy() -> Any:
 
 class _CascadeSendOperator(BaseOperator):
     """What every send operator shares: the connection, the ledger, the failure policy and the
-    optional wait for final states. Subclasses only say what to send (``feed``)."""
+    optional wait for final states. Subclasses only say what to send (``feed``).
+
+    :param time_send: when the gateway sends: an aware datetime, an ISO 8601 string with an
+        offset, or ``YYYY-MM-DD hh:mm`` in the connection's time zone; more than 5 minutes in
+        the past is refused. None: at once.
+    :param name_delivery: the campaign's name in the gateway's cabinet (JSON and XML only).
+    :param cascade_conn_id: the ``cascade`` connection.
+    :param max_failure_ratio: share of rejected recipients (0 to 1) above which the task fails;
+        None: it fails only when every recipient was rejected.
+    :param ledger: root URL or path of the campaign ledger; None: ``[cascade] ledger_path``,
+        else ``$AIRFLOW_HOME/cascade_ledger``.
+    :param durable: keep the ledger's place and checkpoint in the task state store (Airflow
+        3.3+), so a retry finds its ledger even if ``ledger`` changed.
+    :param wait_for_completion: after sending, wait until every accepted message is final and
+        push ``prices`` and ``price_totals`` (inline sends only; after a file send use the
+        sensor on the returned reference).
+    :param deferrable: with ``wait_for_completion``, wait in the triggerer instead of holding
+        the worker slot; no effect without it.
+    :param poll_interval: seconds between status queries while waiting; raised to the
+        connection's ``repeat_window`` when shorter; None: that window.
+    :param wait_timeout: seconds (or a timedelta) the wait may take before the task fails.
+    :param max_transient_failures: status queries in a row that may fail transiently (5xx,
+        429, network, unreadable answer) before the wait fails.
+    :param hook_params: keyword arguments for ``CascadeHook``, e.g.
+        ``{"retry_limit": 5, "retry_delay": 2}``.
+    """
 
     ui_color = "#e4f0ff"
     returns_reference = False
@@ -251,11 +276,15 @@ class _CascadeSendOperator(BaseOperator):
         ledger.write_json("summary.json", {**counts, "untracked_sample": totals.untracked_sample,
                                            "first_errors": totals.first_errors})  # fmt: skip
         self.log.info(
-            "Cascade send done: %d recipients, %d accepted, %d rejected, %d untracked; "
-            "%d requests (%d recipients resent after a lost answer); ledger %s",
-            totals.total, totals.accepted, totals.rejected, totals.untracked, totals.requests,
-            totals.resent, ledger.url,
+            "Cascade send done: %d recipients: %d accepted (%d already sent earlier), "
+            "%d rejected, %d untracked; %d requests (%d recipients resent after a lost answer)",
+            totals.total, totals.accepted, totals.already, totals.rejected, totals.untracked,
+            totals.requests, totals.resent,
         )  # fmt: skip
+        shown = ", ".join(totals.ids[:5]) + (" ..." if len(totals.ids) > 5 else "")
+        where = "XCom return_value" if not self.returns_reference else "the ledger"
+        self.log.info("Cascade send: ids %s (all in %s; ledger %s)", shown or "none", where,
+                      ledger.url)  # fmt: skip
         if totals.first_errors:
             self.log.warning("Cascade send: first errors: %s", "; ".join(totals.first_errors))
         if totals.untracked:
@@ -269,10 +298,11 @@ class _CascadeSendOperator(BaseOperator):
             key=SUMMARY_KEY,
             value={**counts, "untracked_sample": totals.untracked_sample, "ledger": ledger.url},
         )
+        if not self.returns_reference:  # per recipient: inline sends only (they are small)
+            context["ti"].xcom_push(key=RESULTS_KEY, value=list(_results(ledger)))
         self._apply_failure_policy(totals)
         if self.returns_reference:
             return ledger.ref(**counts)
-        context["ti"].xcom_push(key=RESULTS_KEY, value=list(_results(ledger)))
         ids = list(dict.fromkeys(totals.ids))
         if self.wait_for_completion and ids:
             return self.wait(context, ids)
@@ -343,6 +373,18 @@ class CascadeSendMessageOperator(_CascadeSendOperator):
     twice. XCom: for ``phones``/``messages`` the accepted ``id_message`` list (and
     ``send_results``); for files a small reference to the ledger with counts, which
     ``CascadeMessageStateSensor`` accepts as it is.
+
+    :param channels: the cascade: channel dicts (``{"channel": "sms", "sender": ..., "text":
+        ...}``) or channel objects, first tried first; not with ``messages``/``messages_file``.
+    :param phones: recipients of the one message: a list, a comma string, or dicts with
+        ``phone`` and ``client_id_message``.
+    :param messages: personalised messages in the gateway's JSON ``message`` shape (or
+        ``Message`` objects), each with its own channels and phones.
+    :param recipients_file: CSV (``phone`` column) or JSON Lines of recipients, a path or an
+        object-storage URL, streamed; returns a ledger reference instead of ids.
+    :param messages_file: JSON Lines of messages in the gateway's JSON shape, streamed; returns
+        a ledger reference instead of ids.
+    :param allow_repeats: send a phone listed twice in one message twice (default: once).
     """
 
     template_fields: Sequence[str] = (
@@ -369,6 +411,12 @@ class CascadeSendMessageOperator(_CascadeSendOperator):
             raise CascadeValidationError(given[1], f"give one of {', '.join(given)}, not several")
         if (messages is not None or messages_file is not None) and channels is not None:
             raise CascadeValidationError("channels", "messages carry their own channels")
+        if (recipients_file or messages_file) and self.wait_for_completion:
+            raise CascadeValidationError(
+                "wait_for_completion",
+                "sends of files return a ledger reference: wait with "
+                "CascadeMessageStateSensor(id_messages=<this task>.output) instead",
+            )
         self.channels = channels
         self.phones = phones
         self.messages = messages
@@ -416,6 +464,11 @@ class CascadeSendBaseOperator(_CascadeSendOperator):
 
     ``bases`` items: a base id, or ``{"base": id, "time_send": ...}``. Texts may use
     ``#name#`` and ``#number#``. Needs the JSON variant (the only one carrying bases).
+
+    :param bases: recipient bases stored at the gateway: ids, or ``{"base": id, "time_send":
+        ...}`` for a base's own send time.
+    :param channels: the cascade: channel dicts or channel objects, first tried first.
+    :param stop_bases: stop-list bases: their phones are not messaged.
     """
 
     template_fields: Sequence[str] = (
@@ -508,6 +561,11 @@ class CascadeSplitRecipientsOperator(BaseOperator):
 
     A phone always lands in the same shard. XCom: the list of shard URLs. ``destination``
     defaults to a folder beside the ledgers, per run, so concurrent runs never share files.
+
+    :param recipients_file: the CSV or JSON Lines file to split, a path or object-storage URL.
+    :param shards: how many files to write (1 to 10,000).
+    :param destination: folder (path or URL) for the shards; None: ``shards/`` under the
+        ledger root, per DAG run and task.
     """
 
     template_fields: Sequence[str] = ("recipients_file", "destination")

@@ -53,6 +53,21 @@ class CascadeMessageStateSensor(BaseSensorOperator):
     Status queries are at least the connection's ``repeat_window`` apart (the gateway refuses
     an identical request within it): a shorter ``poke_interval`` is raised to it, and without
     one the sensor asks as often as that window allows.
+
+    :param id_messages: the ids to wait for: one id, a comma string, a list (nested lists too,
+        e.g. a mapped send's XCom), or the ledger reference(s) a file send returns.
+    :param cascade_conn_id: the ``cascade`` connection; its ``repeat_window`` extra sets how
+        often the gateway may be asked.
+    :param deferrable: wait in the triggerer instead of a worker slot.
+    :param fail_on_undelivered: fail when any message ends ``not_deliver`` or ``expired``.
+    :param max_transient_failures: status queries in a row that may fail transiently (5xx,
+        429, network, unreadable answer) before the task fails.
+    :param hook_params: keyword arguments for ``CascadeHook``, e.g. ``{"retry_limit": 5}``.
+    :param poke_interval: seconds between status queries; raised to the connection's
+        ``repeat_window`` when shorter; omitted: that window (60 s on a real account).
+    :param timeout: seconds before the wait ends with ``AirflowSensorTimeout`` (``soft_fail``
+        skips instead); also the trigger's deadline. None: ``[sensors] default_timeout``.
+    :param mode: ``poke`` or ``reschedule`` when not deferrable.
     """
 
     template_fields: Sequence[str] = ("id_messages",)
@@ -93,6 +108,10 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         items = [value] if isinstance(value, dict) else value
         if isinstance(items, (str, int)) or items is None:
             return []
+        if not isinstance(items, (list, tuple)) and hasattr(items, "__len__"):
+            # a mapped task's XCom (LazyXComSequence): index it; iterating it probes one past
+            # the end, which Airflow logs as an error
+            items = [items[i] for i in range(len(items))]  # type: ignore[index,arg-type]
         items = list(items)
         refs = [dict(i) for i in items if is_reference(i)]
         if refs and len(refs) != len(items):

@@ -34,15 +34,18 @@ def parser() -> argparse.ArgumentParser:
         prog="cascade-emulator",
         description="A Cascade gateway emulator speaking the GET, JSON and XML variants.",
     )
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument(
         "--port", type=int, default=DEFAULT_PORT,
         help=f"default {DEFAULT_PORT}; 0 picks a free port",
     )  # fmt: skip
     p.add_argument("--prefix", default="", help="path prefix, e.g. /api")
-    p.add_argument("--login", default=DEFAULT_LOGIN)
-    p.add_argument("--password", default=DEFAULT_PASSWORD)
-    p.add_argument("--token", default=DEFAULT_TOKEN)
+    p.add_argument("--login", default=DEFAULT_LOGIN, help="the one account's login")
+    p.add_argument("--password", default=DEFAULT_PASSWORD, help="the one account's password")
+    p.add_argument(
+        "--token", default=DEFAULT_TOKEN,
+        help="the one account's Bearer token (Authorization: Bearer ...)",
+    )  # fmt: skip
     p.add_argument(
         "--time-scale", type=float, default=DEFAULT_TIME_SCALE,
         help=f"gateway seconds per real second (default {DEFAULT_TIME_SCALE:g}: a 60-minute "

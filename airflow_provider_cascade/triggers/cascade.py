@@ -44,6 +44,21 @@ class CascadeMessageStateTrigger(BaseTrigger):
     ``poll_interval`` None asks as often as the gateway allows (its window);
     ``repeat_window`` is the one the task read from the connection (None: read it here);
     ``last_progress`` the progress line the task logged last (not repeated until it changes).
+
+    :param id_messages: the ids to wait for (ignored when ``ledgers`` is given).
+    :param end_time: the deadline, wall-clock seconds since the epoch: then ``timeout``.
+    :param cascade_conn_id: the ``cascade`` connection, read in the triggerer.
+    :param poll_interval: seconds between status queries; raised to ``repeat_window``;
+        None: that window.
+    :param max_transient_failures: status queries in a row that may fail transiently before
+        the event is ``error``.
+    :param repeat_window: the gateway's repeat window the task read from the connection
+        (seconds); None: read it from the connection here.
+    :param last_polled_at: when the task last asked (wall-clock seconds): the first query
+        waits a full period from then.
+    :param last_progress: the progress line the task logged last, not repeated.
+    :param ledgers: ledger URLs whose ids to wait for (sends from files), read a batch at a
+        time.
     """
 
     def __init__(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -28,6 +29,7 @@ def context(pushed: dict[str, Any]) -> dict[str, Any]:
 def test_max_failure_ratio(
     cascade_gateway: CascadeEmulator,
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
     ratio: float | None,
     fails: bool,
 ) -> None:
@@ -40,7 +42,7 @@ def test_max_failure_ratio(
         "AIRFLOW_CONN_CASCADE_DEFAULT", json.dumps(cascade_gateway.conn_dict("json"))
     )
     op = CascadeSendBaseOperator(task_id="t", channels=SMS, bases=["31"], stop_bases=["32"],
-                                 max_failure_ratio=ratio)  # fmt: skip
+                                 max_failure_ratio=ratio, ledger=str(tmp_path))  # fmt: skip
     pushed: dict[str, Any] = {}
     if fails:
         with pytest.raises(CascadeError, match="failed for 1/3"):
@@ -51,13 +53,15 @@ def test_max_failure_ratio(
 
 
 def test_every_recipient_failing_fails_the_task(
-    cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch
+    cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     cascade_gateway.add_base("33", [("79000000311", "a")])
     monkeypatch.setenv(
         "AIRFLOW_CONN_CASCADE_DEFAULT", json.dumps(cascade_gateway.conn_dict("json"))
     )
-    op = CascadeSendBaseOperator(task_id="t", channels=SMS, bases=["33"], stop_bases=["33"])
+    op = CascadeSendBaseOperator(
+        task_id="t", channels=SMS, bases=["33"], stop_bases=["33"], ledger=str(tmp_path)
+    )
     with pytest.raises(CascadeError, match="failed for 1/1"):
         op.execute(context({}))
 

@@ -108,11 +108,6 @@ def test_notifier_fires_from_failing_task(env: CascadeEmulator) -> None:
     assert alert.received["text_viber"] == "cascade_test_notifier.broken failed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="provider: resends a send at once after a lost answer and each task retry inside "
-    "the repeat window is refused, so the task fails; fixed by ledger",
-)
 def test_task_retry_never_sends_twice(env: CascadeEmulator) -> None:
     env.faults.drop_after_accept_next(4)  # every attempt of the hook in the first try
     dr = run_dag(FILE, "cascade_test_retry")

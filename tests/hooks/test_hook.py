@@ -153,11 +153,6 @@ def test_a_send_that_may_have_arrived_is_never_resent(
     assert len([r for r in gw.requests if r.kind == "send"]) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="test: resends the batch at once, inside the emulator's repeat window (1 s in the "
-    "fixtures); sleep gw.behaviour.repeat_window before the second send_batch",
-)
 def test_resend_after_the_window_with_the_same_client_ids_is_deduplicated(
     cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -241,3 +241,73 @@ def test_waiting_on_a_ledger_records_states_and_exact_price_totals(
     assert stored["final"] == 1200
     lines = (tmp_path / "wait" / "0000001.jsonl").read_text().splitlines()
     assert len(lines) == 500 and all(json.loads(x)["is_final"] for x in lines)
+
+
+def test_async_rounds_end_and_match_the_blocking_ones(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The trigger's path: a round's steps run in a thread and its end comes back as a value
+    (a StopIteration through asyncio.to_thread would hang the triggerer)."""
+    import asyncio
+    import time
+
+    from airflow_provider_cascade.ledger import LedgerWatch
+
+    hook = make_hook(monkeypatch, gw, "xml")
+    ledger = Ledger(str(tmp_path))
+    send(hook, ledger, phones(700), per_request=300)
+
+    async def wait_all() -> Any:
+        client = await hook.aget_client()
+        watch = LedgerWatch(ledger.url)
+        try:
+            progress = await watch.apoll(client.get_states)
+            while not progress.done:
+                await asyncio.sleep(WINDOW * 1.2)
+                progress = await watch.apoll(client.get_states)
+            return progress
+        finally:
+            await client.aclose()
+
+    progress = asyncio.run(asyncio.wait_for(wait_all(), timeout=60))
+    assert progress.final == progress.total == 700
+    time.sleep(WINDOW * 1.2)
+    again = LedgerWatch(ledger.url).poll(hook.get_states)  # the blocking driver agrees
+    assert again.to_json() == progress.to_json()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"message": [[]]}',  # no row for anybody
+        b'{"message": [[{"id_message": "5", "client_id_message": "1", "phone": "79990000000",'
+        b' "count_message": 1, "id_viber": "0", "id_whatsapp": "0", "id_sms": "5",'
+        b' "id_vk": "0"}]]}',  # a row for a phone never sent
+    ],
+)
+def test_an_answer_that_does_not_match_the_request_is_never_a_success(
+    tmp_path: Path, body: bytes
+) -> None:
+    """Rows are matched to the recipients sent: missing or unknown rows leave the recipients
+    in flight (resent under the same client ids after the window), and a gateway that never
+    answers properly fails the send, naming the ledger; nothing counts as accepted."""
+    from airflow_provider_cascade.clients import CascadeClient
+    from airflow_provider_cascade.gateway import CascadeError, LoginPassword
+    from airflow_provider_cascade.gateway.codec import CodecSettings, make_codec
+
+    from ..reliability.hostile import answer, hostile
+
+    with hostile(answer(body)) as server:
+        codec = make_codec("json", CodecSettings(server.url, LoginPassword("u", "secret-pw"),
+                                                 max_recipients=3))  # fmt: skip
+        client = CascadeClient(codec)
+        ledger = Ledger(str(tmp_path))
+        ledger.start()
+        plan = Plan(RUN_KEY, 3)
+        sender = LedgerSender(ledger, client, repeat_window=0.05, log=log, max_attempts=3)
+        with pytest.raises(CascadeError, match=r"no usable answer after 3 requests.*ledger"):
+            sender.run(feed(plan, phones(3)))
+        assert server.connections == 3  # resent, never more than max_attempts
+    assert sender.totals.accepted == 0 and sender.totals.ids == []
+    record = next(Ledger(str(tmp_path)).records())
+    assert {row.fate for row in record.rows.values()} == {Fate.IN_FLIGHT}

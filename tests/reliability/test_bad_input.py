@@ -78,7 +78,7 @@ AIRFLOW_CASES: list[tuple[str, dict[str, Any], Any, str, str]] = [
     ("client id over GET via operator messages", {"protocol": "get"}, lambda: send_op(messages=[
         msg(phones=[{"phone": "79000000001", "client_id_message": "5"}])]).execute(context()), "client_id_message", "GET"),
     ("sensor without ids", {}, lambda: CascadeMessageStateSensor(task_id="w", id_messages=None).execute(context()), "id_messages", "required"),
-    ("sensor id words", {}, lambda: CascadeMessageStateSensor(task_id="w", id_messages="abc").execute(context()), "id_messages", "numeric"),
+    ("sensor id words", {}, lambda: CascadeMessageStateSensor(task_id="w", id_messages="abc").execute(context()), "id_message", "numeric"),
     ("hook state id words", {}, lambda: CascadeHook().get_states(["12", "x1"]), "id_message", "numeric"),
     ("notifier bad phone", {}, lambda: CascadeNotifier(phones=["12"], text="x").notify(context()), "phone", "7 to 15"),
     ("notifier without text", {}, lambda: CascadeNotifier(phones=["79000000001"], text="").notify(context()), "text_sms", "required"),

@@ -38,7 +38,7 @@ def test_serialize_holds_only_ids_and_settings(
     assert path == "airflow_provider_cascade.triggers.cascade.CascadeMessageStateTrigger"
     assert kwargs == {"id_messages": ["1", "2"], "end_time": 123.0, "cascade_conn_id": "cascade_default",
                       "poll_interval": 5.0, "max_transient_failures": 5, "repeat_window": None,
-                      "last_polled_at": None, "last_progress": None}  # fmt: skip
+                      "last_polled_at": None, "last_progress": None, "ledgers": None}  # fmt: skip
     monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", cascade_gateway.conn_uri("json"))
     text = json.dumps(kwargs)
     assert cascade_gateway.password not in text and cascade_gateway.token not in text

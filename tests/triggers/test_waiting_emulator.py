@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+import uuid
 from types import SimpleNamespace
 from typing import Any
 
@@ -50,7 +51,9 @@ def run(trigger: CascadeMessageStateTrigger) -> dict[str, Any]:
 
 def context() -> dict[str, Any]:
     pushed: dict[str, Any] = {}
-    ti = SimpleNamespace(dag_id="d", run_id="r", task_id="t", map_index=-1, pushed=pushed,
+    # a run id of its own: a send's ledger belongs to one task instance (dag, run, task, map)
+    ti = SimpleNamespace(dag_id="d", run_id=f"r-{uuid.uuid4()}", task_id="t", map_index=-1,
+                         pushed=pushed,
                          xcom_push=lambda key, value: pushed.__setitem__(key, value))  # fmt: skip
     return {"ti": ti}
 

@@ -79,10 +79,23 @@ class CascadeEmulator:
         prices: dict[str, Decimal] | None = None,
         bases: dict[str, list[tuple[str, str]]] | None = None,
     ) -> None:
-        """``time_scale``: gateway seconds per real second. ``repeat_window``: real seconds
-        within which an identical request is refused (None: one gateway minute, at least
-        one real second; 0: the rule off). ``duplicate_answer``: how a repeated
-        ``client_id_message`` is answered, ``"with_id"`` or ``"without_id"``."""
+        """The arguments the ``cascade-emulator`` options set, and what only Python sets.
+
+        :param host: address to listen on.
+        :param port: port to listen on; 0 picks a free one.
+        :param prefix: serve under a path prefix, e.g. ``/api``.
+        :param login: the one account's login.
+        :param password: the one account's password.
+        :param token: the one account's Bearer token (``Authorization: Bearer ...``).
+        :param time_scale: gateway seconds per real second; 1 is real time.
+        :param repeat_window: real seconds within which an identical request is refused;
+            None: one gateway minute at ``time_scale``, at least 1 s; 0: the rule off.
+        :param duplicate_answer: a repeated ``client_id_message`` is answered with the earlier
+            ``id_message`` (``with_id``) or with the error text only (``without_id``).
+        :param prices: prices per channel replacing the defaults, e.g.
+            ``{"sms": Decimal("2.05")}``.
+        :param bases: recipient bases, ``{base id: [(phone, name), ...]}``.
+        """
         if repeat_window is None:
             repeat_window = scaled_repeat_window(time_scale)
         behaviour = Behaviour(
