@@ -77,6 +77,15 @@ class Progress:
                    {c: Decimal(v) for c, v in by_channel.items()})  # fmt: skip
 
 
+def _step(steps: Round, value: dict[str, MessageState] | None) -> tuple[bool, Any]:
+    """One step of a round, for a thread: a StopIteration cannot cross into an asyncio
+    future (the awaiting coroutine would never resume), so the end comes back as a value."""
+    try:
+        return False, steps.send(value)  # type: ignore[arg-type]  # None starts the round
+    except StopIteration as stop:
+        return True, stop.value
+
+
 class LedgerWatch:
     """States of every message a ledger accepted, kept beside it."""
 
@@ -154,14 +163,12 @@ class LedgerWatch:
         import asyncio
 
         steps = self.round()
-        try:
-            todo = await asyncio.to_thread(next, steps)
-            while True:
-                answered = await get_states(todo)
-                todo = await asyncio.to_thread(steps.send, answered)
-        except StopIteration as stop:
-            result: Progress = stop.value
-            return result
+        finished, value = await asyncio.to_thread(_step, steps, None)
+        while not finished:
+            answered = await get_states(value)
+            finished, value = await asyncio.to_thread(_step, steps, answered)
+        result: Progress = value
+        return result
 
     def stored_progress(self) -> Progress | None:
         """The counts the last round wrote (what a task reads after its trigger finished)."""
