@@ -6,9 +6,10 @@ from __future__ import annotations
 import heapq
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..gateway import (
     CascadeDuplicateRequestError,
@@ -22,7 +23,16 @@ from ..gateway import (
     SendResult,
 )
 from ..gateway.codec import Codec, SendBatch
-from ._records import BatchRecord, Entry, Fate, Row, digest, intent_lines, outcome_lines
+from ._records import (
+    BatchRecord,
+    Entry,
+    Fate,
+    Row,
+    digest,
+    entry_line,
+    intent_lines,
+    outcome_lines,
+)
 from ._sources import Chunk
 from ._store import Ledger
 
@@ -53,6 +63,9 @@ class Totals:
     batches: int = 0
     resumed_batches: int = 0
     ids: list[str] = field(default_factory=list)
+    keep_ids: bool = True
+    """Collect accepted ids in ``ids`` (inline sends return them; a file's send keeps them in
+    the ledger only: a million ids would be tens of MiB in the worker)."""
     untracked_sample: list[str] = field(default_factory=list)
     first_errors: list[str] = field(default_factory=list)
 
@@ -75,7 +88,8 @@ class Totals:
     def _count(self, entry: Entry, row: Row) -> None:
         if row.fate is Fate.ACCEPTED and row.id_message:
             self.accepted += 1
-            self.ids.append(row.id_message)
+            if self.keep_ids:
+                self.ids.append(row.id_message)
         elif row.fate is Fate.UNTRACKED:
             self.untracked += 1
             if len(self.untracked_sample) < 20:
@@ -84,6 +98,35 @@ class Totals:
             self.rejected += 1
             if row.error and len(self.first_errors) < 3:
                 self.first_errors.append(f"{entry.phone or entry.base}: {row.error}")
+
+
+@dataclass(slots=True)
+class _Planned:
+    number: int
+    batch: SendBatch
+    entries: list[Entry]
+    by_index: dict[int, Message]
+    fingerprint: str
+    lines: list[str]
+
+
+_T = TypeVar("_T")
+
+
+def _ahead(items: Iterator[_T]) -> Iterator[_T]:
+    """``items``, each produced in a worker thread while the caller handles the one before:
+    planning batch i+1 (reading the file, client ids, encoding) overlaps request i on the
+    wire. Nothing is sent from the thread; errors (bad input) surface at the item."""
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cascade-plan") as pool:
+            upcoming = pool.submit(next, items, None)
+            while (item := upcoming.result()) is not None:
+                upcoming = pool.submit(next, items, None)
+                yield item
+    finally:  # the thread is done with it: close the source (its file) here and now
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
 
 
 @dataclass(order=True)
@@ -124,7 +167,7 @@ class LedgerSender:
         self.clock = clock
         self.sleep = sleep
         self.progress_every = progress_every
-        self.totals = Totals()
+        self.totals = Totals(keep_ids=keep_ids)
         self._queue: list[_Pending] = []
         self._started = 0.0
         self._next_progress = 0.0
@@ -135,17 +178,10 @@ class LedgerSender:
         existing = self.ledger.batches()
         self._started = self.clock()
         self._next_progress = self._started + self.progress_every
-        number = 0
-        for chunk in chunks:
-            messages = [m for _, m in chunk]
-            globals_ = [i for i, _ in chunk]
-            by_index = dict(chunk)
-            for batch in self.codec.send_batches(messages):
-                number += 1
-                entries = _entries(batch, globals_)
-                record = self._record(number, entries, existing.pop(number, None))
-                self._advance(record, batch, by_index)
-                self._progress()
+        for planned in _ahead(self._plan(chunks)):
+            record = self._record(planned, existing.pop(planned.number, None))
+            self._advance(record, planned.batch, planned.by_index)
+            self._progress()
         self._drain()
         if existing:
             raise LedgerInputChanged(
@@ -154,11 +190,27 @@ class LedgerSender:
             )
         return self.totals
 
-    def _record(self, number: int, entries: list[Entry], names: list[str] | None) -> BatchRecord:
+    def _plan(self, chunks: Iterable[Chunk]) -> Iterator[_Planned]:
+        """Every batch with its entries, fingerprint and intent lines, ready to record and
+        send. Pure work (no I/O of the ledger's, nothing sent): :func:`_ahead` runs it in a
+        thread while the previous request is on the wire."""
+        number = 0
+        for chunk in chunks:
+            messages = [m for _, m in chunk]
+            globals_ = [i for i, _ in chunk]
+            by_index = dict(chunk)
+            for batch in self.codec.send_batches(messages):
+                number += 1
+                entries = _entries(batch, globals_)
+                lines = [entry_line(i, e) for i, e in enumerate(entries)]
+                yield _Planned(number, batch, entries, by_index, digest(entries), lines)
+
+    def _record(self, planned: _Planned, names: list[str] | None) -> BatchRecord:
+        number = planned.number
         if names:
             record = self.ledger.load(number, names)
             if record.entries:
-                if record.digest != digest(entries):
+                if record.digest != planned.fingerprint:
                     raise LedgerInputChanged(
                         f"batch {number} differs from the one an earlier try sent: the input "
                         "changed since (same run, task and map index). Use a new run, or the "
@@ -166,7 +218,7 @@ class LedgerSender:
                     )
                 self.totals.resumed_batches += 1
                 return record
-        return BatchRecord(number, entries, digest(entries))
+        return BatchRecord(number, planned.entries, planned.fingerprint, lines=planned.lines)
 
     def _advance(self, record: BatchRecord, batch: SendBatch, by_index: dict[int, Message]) -> None:
         self.totals.batches += 1
@@ -234,15 +286,21 @@ class LedgerSender:
         *,
         requeue: bool = True,
     ) -> None:
-        positions = _positions(record)
-        sent = [positions[key] for key in _keys(batch)]
+        lines = None
+        if record.attempts == 0:  # the first request of a batch is the batch its plan came from
+            sent = list(range(len(record.entries)))
+            lines, record.lines = record.lines, None
+        else:
+            positions = _positions(record)
+            sent = [positions[key] for key in _keys(batch)]
         if indexes is not None and sorted(sent) != sorted(indexes):
             raise CascadeError(f"batch {record.batch}: planned recipients and request differ")
         attempt = record.attempts + 1
         now = self.clock()
         self.ledger.write_record(
             record.batch, attempt, "intent",
-            intent_lines(record.batch, attempt, now, record.entries, sent, try_=self.try_number),
+            intent_lines(record.batch, attempt, now, record.entries, sent, record.digest,
+                         lines, try_=self.try_number),
         )  # fmt: skip
         record.attempts, record.last_sent_at = attempt, now
         self.totals.requests += 1
