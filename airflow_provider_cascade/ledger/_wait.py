@@ -92,7 +92,8 @@ class LedgerWatch:
     def __init__(self, ref: dict[str, Any] | str) -> None:
         url = ref[REF_KEY] if isinstance(ref, dict) else ref
         self.ledger = Ledger(str(url))
-        self._done: set[int] = set()
+        self._done: dict[int, Progress] = {}
+        """Counts of batches whose every message is final: never read again in later rounds."""
 
     @property
     def states_url(self) -> str:
@@ -123,25 +124,28 @@ class LedgerWatch:
         about, takes their states, records them; returns the counts over the whole send."""
         progress = Progress()
         for batch, names in self.ledger.batches().items():
+            if batch in self._done:
+                progress.merge(self._done[batch])
+                continue
             ids = self.ids(batch, names)
             known = self.known(batch) if ids else {}
-            todo = [] if batch in self._done else [
-                i for i in ids if not (i in known and known[i].is_final)
-            ]  # fmt: skip
+            todo = [i for i in ids if not (i in known and known[i].is_final)]
             if todo:
                 answered = yield todo
                 progress.refused += sum(1 for i in todo if i not in (answered or {}))
                 if answered:
                     known.update({i: s for i, s in answered.items() if i in ids})
                     self.save(batch, known)
+            counts = Progress()
             for i in ids:
                 state = known.get(i)
                 if state is None:
-                    progress.total += 1
+                    counts.total += 1
                 else:
-                    progress.add(state)
-            if ids and all(i in known and known[i].is_final for i in ids):
-                self._done.add(batch)
+                    counts.add(state)
+            progress.merge(counts)
+            if ids and counts.done:
+                self._done[batch] = counts
         self.ledger.write_json(SUMMARY, progress.to_json())
         return progress
 
