@@ -20,6 +20,41 @@ def env(airflow_home: Path, cascade_conn: str, cascade_gateway: CascadeEmulator)
     return cascade_gateway
 
 
+def task_state(dag_run: object, task_id: str, key: str) -> dict[str, object] | None:
+    try:
+        from airflow.models.task_state_store import TaskStateStoreModel
+    except ImportError:
+        return None
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        value = session.execute(
+            select(TaskStateStoreModel.value).where(
+                TaskStateStoreModel.dag_id == dag_run.dag_id,  # type: ignore[attr-defined]
+                TaskStateStoreModel.run_id == dag_run.run_id,  # type: ignore[attr-defined]
+                TaskStateStoreModel.task_id == task_id,
+                TaskStateStoreModel.key == key,
+            )
+        ).scalar_one_or_none()
+    return None if value is None else json.loads(value)
+
+
+def try_number(dag_run: object, task_id: str) -> int:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        return int(session.execute(
+            select(TaskInstance.try_number).where(
+                TaskInstance.dag_id == dag_run.dag_id,  # type: ignore[attr-defined]
+                TaskInstance.run_id == dag_run.run_id,  # type: ignore[attr-defined]
+                TaskInstance.task_id == task_id,
+            )
+        ).scalar_one())  # fmt: skip
+
+
 def cost(gw: CascadeEmulator, ids: list[str] | None = None) -> dict[str, str]:
     totals: dict[str, Decimal] = {}
     for d in gw.deliveries:
@@ -78,6 +113,28 @@ def test_campaign_from_a_file_keeps_xcom_and_trigger_small(
     result = xcom(dr, "wait")
     assert len(json.dumps(result)) < 2048 and result["final"] == 2500
     assert env.counters["repeat_refused"] == 0
+    stored = task_state(dr, "send", "cascade_ledger")
+    if stored is not None:  # Airflow 3.3+: the ledger's place and checkpoint in the state store
+        assert stored["url"] == ref["cascade_ledger"] and stored["state"] == "sent"
+        assert stored["accepted"] == 2500
+
+
+def test_a_wrong_password_fails_at_once_despite_retries(
+    env: CascadeEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("airflow.sdk.definitions.retry_policy")  # Airflow 3.3+
+    conn = env.conn_dict("json")
+    conn["password"] = "wrong"
+    monkeypatch.setenv("AIRFLOW_CONN_CASCADE_WRONG_PASSWORD", json.dumps(conn))
+    dr = run_dag(FILE, "cascade_ledger_bad_credentials")
+    assert task_states(dr) == {"send": "failed"}
+    assert try_number(dr, "send") == 1  # the retry policy: no retry can fix credentials
+    assert len(env.requests) == 1
+
+
+def test_other_failures_keep_airflows_retries(env: CascadeEmulator) -> None:
+    dr = run_dag(FILE, "cascade_ledger_missing_conn")  # a connection nobody defined (yet)
+    assert task_states(dr) == {"send": "failed"} and try_number(dr, "send") == 2
 
 
 def test_sharded_campaign_example(env: CascadeEmulator) -> None:

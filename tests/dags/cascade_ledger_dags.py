@@ -29,3 +29,21 @@ with DAG("cascade_ledger_inline", schedule=None, start_date=START, catchup=False
     CascadeMessageStateSensor(
         task_id="wait", id_messages=sent.output, deferrable=True, poke_interval=0, timeout=300
     )
+
+with DAG(
+    "cascade_ledger_bad_credentials", schedule=None, start_date=START, catchup=False,
+    default_args={"retries": 3, "retry_delay": pendulum.duration(seconds=1)},
+) as bad_credentials:  # fmt: skip
+    CascadeSendMessageOperator(
+        task_id="send", channels=CHANNELS, phones=["79520000001"],
+        cascade_conn_id="cascade_wrong_password",
+    )  # fmt: skip
+
+with DAG(
+    "cascade_ledger_missing_conn", schedule=None, start_date=START, catchup=False,
+    default_args={"retries": 1, "retry_delay": pendulum.duration(seconds=1)},
+) as missing_conn:  # fmt: skip
+    CascadeSendMessageOperator(
+        task_id="send", channels=CHANNELS, phones=["79520000001"],
+        cascade_conn_id="cascade_nowhere_defined",
+    )  # fmt: skip
