@@ -7,7 +7,7 @@ import heapq
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
@@ -113,18 +113,37 @@ class _Planned:
 _T = TypeVar("_T")
 
 
-def _ahead(items: Iterator[_T]) -> Iterator[_T]:
-    """``items``, each produced in a worker thread while the caller handles the one before:
+class _Ahead(Iterator[_T]):
+    """``items``, the next one produced in a worker thread while the caller sends this one:
     planning batch i+1 (reading the file, client ids, encoding) overlaps request i on the
-    wire. Nothing is sent from the thread; errors (bad input) surface at the item."""
-    try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cascade-plan") as pool:
-            upcoming = pool.submit(next, items, None)
-            while (item := upcoming.result()) is not None:
-                upcoming = pool.submit(next, items, None)
-                yield item
-    finally:  # the thread is done with it: close the source (its file) here and now
-        close = getattr(items, "close", None)
+    wire. :meth:`start` is called once the request is written to the ledger and about to
+    leave, so the thread computes while the caller waits for the answer, not while the caller
+    needs the GIL for its own file and socket calls (each wait for the GIL can cost the
+    interpreter's switch interval, 5 ms). Nothing is sent from the thread; errors (bad input)
+    surface at the item."""
+
+    def __init__(self, items: Iterator[_T]) -> None:
+        self._items = items
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cascade-plan")
+        self._upcoming: Future[_T | None] | None = None
+
+    def start(self) -> None:
+        if self._upcoming is None:
+            self._upcoming = self._pool.submit(next, self._items, None)
+
+    def __next__(self) -> _T:
+        self.start()
+        assert self._upcoming is not None
+        upcoming, self._upcoming = self._upcoming, None
+        item = upcoming.result()
+        if item is None:
+            raise StopIteration
+        return item
+
+    def close(self) -> None:
+        """Wait for the thread, then close the source (its file) here and now."""
+        self._pool.shutdown(wait=True)
+        close = getattr(self._items, "close", None)
         if close is not None:
             close()
 
@@ -172,16 +191,22 @@ class LedgerSender:
         self._started = 0.0
         self._next_progress = 0.0
         self._planned = 0
+        self._upcoming: _Ahead[_Planned] | None = None
 
     # -- the whole send ---------------------------------------------------------------------
     def run(self, chunks: Iterable[Chunk]) -> Totals:
         existing = self.ledger.batches()
         self._started = self.clock()
         self._next_progress = self._started + self.progress_every
-        for planned in _ahead(self._plan(chunks)):
-            record = self._record(planned, existing.pop(planned.number, None))
-            self._advance(record, planned.batch, planned.by_index)
-            self._progress()
+        self._upcoming = _Ahead(self._plan(chunks))
+        try:
+            for planned in self._upcoming:
+                record = self._record(planned, existing.pop(planned.number, None))
+                self._advance(record, planned.batch, planned.by_index)
+                self._progress()
+        finally:
+            self._upcoming.close()
+            self._upcoming = None
         self._drain()
         if existing:
             raise LedgerInputChanged(
@@ -192,7 +217,7 @@ class LedgerSender:
 
     def _plan(self, chunks: Iterable[Chunk]) -> Iterator[_Planned]:
         """Every batch with its entries, fingerprint and intent lines, ready to record and
-        send. Pure work (no I/O of the ledger's, nothing sent): :func:`_ahead` runs it in a
+        send. Pure work (no I/O of the ledger's, nothing sent): :class:`_Ahead` runs it in a
         thread while the previous request is on the wire."""
         number = 0
         for chunk in chunks:
@@ -304,6 +329,8 @@ class LedgerSender:
         )  # fmt: skip
         record.attempts, record.last_sent_at = attempt, now
         self.totals.requests += 1
+        if self._upcoming is not None:
+            self._upcoming.start()  # plan the next batch while this request is on the wire
         result, error, rows = "answered", None, {}
         try:
             answers = self.client.send_batch(batch)
