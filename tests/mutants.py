@@ -331,8 +331,8 @@ MUTANTS: list[Mutant] = [
     m(
         "client ids ignore a phone's repeat index",
         L + "_sources.py",
-        "stable_client_id(*self.run_key, index, r.phone, nth)",
-        "stable_client_id(*self.run_key, index, r.phone)",
+        "make_cid(phone, nth) if make_cid and cid is None else cid",
+        "make_cid(phone, 0) if make_cid and cid is None else cid",
         "tests/ledger/test_ledger_send.py::test_repeated_phones_are_sent_once_unless_allowed",
     ),
     m(
@@ -389,8 +389,8 @@ MUTANTS: list[Mutant] = [
         "intent written after the request left",
         L + "_send.py",
         '        self.ledger.write_record(\n            record.batch, attempt, "intent",\n'
-        "            intent_lines(record.batch, attempt, now, record.entries, sent, "
-        "try_=self.try_number),\n        )  # fmt: skip\n",
+        "            intent_lines(record.batch, attempt, now, record.entries, sent, record.digest,\n"
+        "                         lines, try_=self.try_number),\n        )  # fmt: skip\n",
         "",
         (
             "tests/ledger/test_kills_ledger.py::test_the_intent_is_on_disk_before_the_request_leaves",
@@ -400,7 +400,8 @@ MUTANTS: list[Mutant] = [
                 "            answers = self.client.send_batch(batch)\n",
                 "            answers = self.client.send_batch(batch)\n"
                 '            self.ledger.write_record(record.batch, attempt, "intent", '
-                "intent_lines(record.batch, attempt, now, record.entries, sent))\n",
+                "intent_lines(record.batch, attempt, now, record.entries, sent, record.digest, "
+                "lines))\n",
             ),
         ),
     ),

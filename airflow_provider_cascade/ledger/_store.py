@@ -119,6 +119,6 @@ class Ledger:
 
     @staticmethod
     def _write(path: Any, lines: Iterable[str]) -> None:
-        text = "".join(line + "\n" for line in lines)
+        text = "".join([line + "\n" for line in lines])
         with path.open("w", encoding="utf-8") as f:
             f.write(text)
