@@ -31,6 +31,8 @@ class Plan:
     max_recipients: int
     client_ids: bool = True
     allow_repeats: bool = False
+    derive_ids: bool = True
+    """False for a dry run: check everything, derive nothing (client ids cost a hash each)."""
     repeats_skipped: int = 0
     samples: list[str] = field(default_factory=list)
 
@@ -38,7 +40,8 @@ class Plan:
         """Validated recipients of message ``index`` with client ids; repeats dropped unless
         allowed (a person listed three times is messaged and billed once)."""
         seen: dict[int, int] = {}  # int keys: a third of the memory of str keys
-        make_cid = client_id_maker(*self.run_key, index) if self.client_ids else None
+        derive = self.client_ids and self.derive_ids
+        make_cid = client_id_maker(*self.run_key, index) if derive else None
         for n, item in enumerate(raw, start=1):
             try:
                 phone, cid = _fields(item)
@@ -53,7 +56,7 @@ class Plan:
                 if len(self.samples) < 5:
                     self.samples.append(phone)
                 continue
-            if make_cid is None and cid is not None:
+            if not self.client_ids and cid is not None:
                 raise CascadeValidationError(
                     f"{where}.client_id_message", "the GET variant cannot carry client ids"
                 )
