@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from functools import partial
@@ -33,6 +34,7 @@ from ._throttle import GetStateThrottle
 log = logging.getLogger(__name__)
 _redact_http_logs()
 _SSL_CONTEXTS: dict[str, ssl.SSLContext] = {}
+_SSL_LOCK = threading.Lock()
 
 
 async def tls_verify(verify: bool | str) -> bool | ssl.SSLContext:
@@ -42,11 +44,18 @@ async def tls_verify(verify: bool | str) -> bool | ssl.SSLContext:
         return False
     key = "certifi" if verify is True else str(verify)
     context = _SSL_CONTEXTS.get(key)
-    if context is None:
+    if context is None:  # a thousand triggers starting at once build it once, not each
         cafile = certifi.where() if verify is True else str(verify)
-        context = await asyncio.to_thread(ssl.create_default_context, cafile=cafile)
-        _SSL_CONTEXTS[key] = context
+        context = await asyncio.to_thread(_ssl_context, key, cafile)
     return context
+
+
+def _ssl_context(key: str, cafile: str) -> ssl.SSLContext:
+    with _SSL_LOCK:
+        context = _SSL_CONTEXTS.get(key)
+        if context is None:
+            context = _SSL_CONTEXTS[key] = ssl.create_default_context(cafile=cafile)
+        return context
 
 
 def _new_http_client(verify: bool | ssl.SSLContext) -> httpx.AsyncClient:
@@ -96,9 +105,11 @@ async def shared_http_client(verify: bool | ssl.SSLContext) -> httpx.AsyncClient
     key = id(verify) if isinstance(verify, ssl.SSLContext) else verify
     entry = pools.get(key)
     if entry is None or entry[0].is_closed:
+        # registered before the first await: triggers starting together share this one
         client = _new_http_client(verify)
-        keeper = await _tie_to_loop(client, partial(_forget, pools, key, client))
+        keeper = _closed_with_loop(client, partial(_forget, pools, key, client))
         pools[key] = entry = (client, keeper)
+        await keeper.__anext__()
     return entry[0]
 
 
@@ -121,7 +132,9 @@ class AsyncCascadeClient:
         self.codec = codec
         self.policy = policy or RetryPolicy()
         connect, read = timeout
-        self.timeout = httpx.Timeout(read, connect=connect)
+        # no pool timeout: a request waiting for one of the shared pool's connections (a
+        # triggerer with a thousand waits) is not a failed connect; the deadline bounds it
+        self.timeout = httpx.Timeout(read, connect=connect, pool=None)
         self.deadline = deadline
         self.verify = verify
         self._given = client
