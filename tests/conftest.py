@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 # The emulator's fixtures (cascade_emulator, cascade_gateway, cascade_conn) are opt-in.
 pytest_plugins = ["airflow_provider_cascade.testing.pytest_plugin"]
@@ -32,17 +33,12 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 os.environ.setdefault("AIRFLOW__CORE__TEST_CONNECTION", "Enabled")
 
-
-PROVIDER_XFAIL: dict[str, str] = {}  # the status-query retry inside the repeat window: fixed
-"""Parametrized cases that fail because the provider breaks the gateway's rules, where a
-decorator cannot single them out. Strict: each must be removed when the provider is fixed."""
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        reason = PROVIDER_XFAIL.get(item.nodeid)
-        if reason is not None:
-            item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+# Reproducible property tests in every tier: the same examples on every run and machine, so
+# CI is reproducible and figures in docs come from a named command, not from luck.
+# HYPOTHESIS_PROFILE=explore for random runs.
+settings.register_profile("derandomized", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("explore", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "derandomized"))
 
 
 @pytest.fixture(scope="session")

@@ -173,6 +173,8 @@ class Retrying:
         self.resend = resend
         self.repeat_wait = repeat_wait(repeat_window)
         self.retries = 0
+        self.last: CascadeError | None = None
+        """The failure behind the latest wait (for the log line)."""
 
     def after(
         self, outcome: HttpResponse | TransportFailure
@@ -201,6 +203,7 @@ class Retrying:
                     delay = min(error.retry_after, self.policy.max_delay)
                 if delay is not None and error.http_status != 429:
                     delay = max(delay, self.repeat_wait)
+        self.last = error
         return error if delay is None else delay
 
     def _next(self) -> float | None:

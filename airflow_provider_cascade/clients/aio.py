@@ -211,7 +211,12 @@ class AsyncCascadeClient:
                 return step
             if isinstance(step, CascadeError):
                 raise step
-            log.warning("Cascade request failed; retry %d in %.1fs", retrying.retries, step)
+            log.warning(
+                "Cascade request failed (%s); retry %d in %.1fs",
+                retrying.last,
+                retrying.retries,
+                step,
+            )
             await asyncio.sleep(step)
 
     # -- sends ------------------------------------------------------------------------

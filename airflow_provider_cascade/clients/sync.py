@@ -101,7 +101,9 @@ class CascadeClient:
         url = request.url
         headers = {"Accept-Encoding": ACCEPT_ENCODING, **request.headers}
         prepared = self.session.prepare_request(
-            requests.Request(request.method, url, headers=headers, data=request.body)
+            requests.Request(
+                request.method, url, headers=headers, data=request.body, auth=_as_given
+            )
         )
         env: Mapping[str, Any] = self.session.merge_environment_settings(
             url, {}, True, self.verify, None
@@ -129,7 +131,12 @@ class CascadeClient:
                 return step
             if isinstance(step, CascadeError):
                 raise step
-            log.warning("Cascade request failed; retry %d in %.1fs", retrying.retries, step)
+            log.warning(
+                "Cascade request failed (%s); retry %d in %.1fs",
+                retrying.last,
+                retrying.retries,
+                step,
+            )
             time.sleep(step)
 
     # -- sends ------------------------------------------------------------------------
@@ -187,3 +194,10 @@ class CascadeClient:
         except CascadeDuplicateRequestError:
             log.debug("Cascade refused a repeated status query for %d ids", len(batch.ids))
             return {}
+
+
+def _as_given(prepared: requests.PreparedRequest) -> requests.PreparedRequest:
+    """An explicit auth hook that changes nothing: the codec already placed the credentials,
+    and requests would otherwise consult ~/.netrc on every request (a stat of the home folder
+    each time, and a stranger's credentials in the gateway's request if a netrc matches)."""
+    return prepared

@@ -20,10 +20,6 @@ class StateSummary:
     by_channel: dict[str, str]
     grand_total: str
 
-    def progress(self) -> str:
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(self.by_state.items()))
-        return f"{self.final}/{self.total} final: {counts or 'none yet'}"
-
     def totals(self) -> dict[str, Any]:
         return {"by_channel": self.by_channel, "total": self.grand_total}
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import heapq
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..gateway import (
     CascadeDuplicateRequestError,
@@ -22,7 +23,16 @@ from ..gateway import (
     SendResult,
 )
 from ..gateway.codec import Codec, SendBatch
-from ._records import BatchRecord, Entry, Fate, Row, digest, intent_lines, outcome_lines
+from ._records import (
+    BatchRecord,
+    Entry,
+    Fate,
+    Row,
+    digest,
+    entry_line,
+    intent_lines,
+    outcome_lines,
+)
 from ._sources import Chunk
 from ._store import Ledger
 
@@ -54,9 +64,10 @@ class Totals:
     resumed_batches: int = 0
     already: int = 0
     """Accepted under a client id the gateway had from an earlier request."""
-    keep_ids: bool = True
-    """False for sends of files: memory stays flat, the ids stay in the ledger."""
     ids: list[str] = field(default_factory=list)
+    keep_ids: bool = True
+    """Collect accepted ids in ``ids`` (inline sends return them; a file's send keeps them in
+    the ledger only: a million ids would be tens of MiB in the worker)."""
     untracked_sample: list[str] = field(default_factory=list)
     first_errors: list[str] = field(default_factory=list)
 
@@ -91,6 +102,54 @@ class Totals:
             self.rejected += 1
             if row.error and len(self.first_errors) < 3:
                 self.first_errors.append(f"{entry.phone or entry.base}: {row.error}")
+
+
+@dataclass(slots=True)
+class _Planned:
+    number: int
+    batch: SendBatch
+    entries: list[Entry]
+    by_index: dict[int, Message]
+    fingerprint: str
+    lines: list[str]
+
+
+_T = TypeVar("_T")
+
+
+class _Ahead(Iterator[_T]):
+    """``items``, the next one produced in a worker thread while the caller sends this one:
+    planning batch i+1 (reading the file, client ids, encoding) overlaps request i on the
+    wire. :meth:`start` is called once the request is written to the ledger and about to
+    leave, so the thread computes while the caller waits for the answer, not while the caller
+    needs the GIL for its own file and socket calls (each wait for the GIL can cost the
+    interpreter's switch interval, 5 ms). Nothing is sent from the thread; errors (bad input)
+    surface at the item."""
+
+    def __init__(self, items: Iterator[_T]) -> None:
+        self._items = items
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cascade-plan")
+        self._upcoming: Future[_T | None] | None = None
+
+    def start(self) -> None:
+        if self._upcoming is None:
+            self._upcoming = self._pool.submit(next, self._items, None)
+
+    def __next__(self) -> _T:
+        self.start()
+        assert self._upcoming is not None
+        upcoming, self._upcoming = self._upcoming, None
+        item = upcoming.result()
+        if item is None:
+            raise StopIteration
+        return item
+
+    def close(self) -> None:
+        """Wait for the thread, then close the source (its file) here and now."""
+        self._pool.shutdown(wait=True)
+        close = getattr(self._items, "close", None)
+        if close is not None:
+            close()
 
 
 @dataclass(order=True)
@@ -137,23 +196,22 @@ class LedgerSender:
         self._started = 0.0
         self._next_progress = 0.0
         self._planned = 0
+        self._upcoming: _Ahead[_Planned] | None = None
 
     # -- the whole send ---------------------------------------------------------------------
     def run(self, chunks: Iterable[Chunk]) -> Totals:
         existing = self.ledger.batches()
         self._started = self.clock()
         self._next_progress = self._started + self.progress_every
-        number = 0
-        for chunk in chunks:
-            messages = [m for _, m in chunk]
-            globals_ = [i for i, _ in chunk]
-            by_index = dict(chunk)
-            for batch in self.codec.send_batches(messages):
-                number += 1
-                entries = _entries(batch, globals_)
-                record = self._record(number, entries, existing.pop(number, None))
-                self._advance(record, batch, by_index)
+        self._upcoming = _Ahead(self._plan(chunks))
+        try:
+            for planned in self._upcoming:
+                record = self._record(planned, existing.pop(planned.number, None))
+                self._advance(record, planned.batch, planned.by_index)
                 self._progress()
+        finally:
+            self._upcoming.close()
+            self._upcoming = None
         self._drain()
         if existing:
             raise LedgerInputChanged(
@@ -162,11 +220,27 @@ class LedgerSender:
             )
         return self.totals
 
-    def _record(self, number: int, entries: list[Entry], names: list[str] | None) -> BatchRecord:
+    def _plan(self, chunks: Iterable[Chunk]) -> Iterator[_Planned]:
+        """Every batch with its entries, fingerprint and intent lines, ready to record and
+        send. Pure work (no I/O of the ledger's, nothing sent): :class:`_Ahead` runs it in a
+        thread while the previous request is on the wire."""
+        number = 0
+        for chunk in chunks:
+            messages = [m for _, m in chunk]
+            globals_ = [i for i, _ in chunk]
+            by_index = dict(chunk)
+            for batch in self.codec.send_batches(messages):
+                number += 1
+                entries = _entries(batch, globals_)
+                lines = [entry_line(i, e) for i, e in enumerate(entries)]
+                yield _Planned(number, batch, entries, by_index, digest(entries), lines)
+
+    def _record(self, planned: _Planned, names: list[str] | None) -> BatchRecord:
+        number = planned.number
         if names:
             record = self.ledger.load(number, names)
             if record.entries:
-                if record.digest != digest(entries):
+                if record.digest != planned.fingerprint:
                     raise LedgerInputChanged(
                         f"batch {number} differs from the one an earlier try sent: the input "
                         "changed since (same run, task and map index). Use a new run, or the "
@@ -174,7 +248,7 @@ class LedgerSender:
                     )
                 self.totals.resumed_batches += 1
                 return record
-        return BatchRecord(number, entries, digest(entries))
+        return BatchRecord(number, planned.entries, planned.fingerprint, lines=planned.lines)
 
     def _advance(self, record: BatchRecord, batch: SendBatch, by_index: dict[int, Message]) -> None:
         self.totals.batches += 1
@@ -243,19 +317,27 @@ class LedgerSender:
         *,
         requeue: bool = True,
     ) -> None:
-        positions = _positions(record)
-        sent = [positions[key] for key in _keys(batch)]
+        lines = None
+        if record.attempts == 0:  # the first request of a batch is the batch its plan came from
+            sent = list(range(len(record.entries)))
+            lines, record.lines = record.lines, None
+        else:
+            positions = _positions(record)
+            sent = [positions[key] for key in _keys(batch)]
         if indexes is not None and sorted(sent) != sorted(indexes):
             raise CascadeError(f"batch {record.batch}: planned recipients and request differ")
         attempt = record.attempts + 1
         now = self.clock()
         self.ledger.write_record(
             record.batch, attempt, "intent",
-            intent_lines(record.batch, attempt, now, record.entries, sent, try_=self.try_number),
+            intent_lines(record.batch, attempt, now, record.entries, sent, record.digest,
+                         lines, try_=self.try_number),
         )  # fmt: skip
         record.attempts, record.last_sent_at = attempt, now
         self.totals.requests += 1
         self._requests_this_try[record.batch] = self._requests_this_try.get(record.batch, 0) + 1
+        if self._upcoming is not None:
+            self._upcoming.start()  # plan the next batch while this request is on the wire
         result, error, rows = "answered", None, {}
         try:
             answers = self.client.send_batch(batch)
@@ -310,11 +392,12 @@ class LedgerSender:
         record.last_sent_at = now  # the gateway had the request by now at the latest
 
     def _settle_untracked(self, record: BatchRecord, indexes: list[int]) -> None:
-        """Without client ids a resend could message people twice: record, never resend."""
+        """Without client ids a resend could message people twice: record, never resend. A
+        record of its own ("settled"), so the attempt's outcome is never overwritten."""
         attempt = max(record.attempts, 1)
         rows = {i: Row(Fate.UNTRACKED, None, UNTRACKED_NO_CID) for i in indexes}
         self.ledger.write_record(
-            record.batch, attempt, "outcome",
+            record.batch, attempt, "settled",
             outcome_lines(record.batch, attempt, self.clock(), "untracked", rows.items()),
         )  # fmt: skip
         record.rows.update(rows)

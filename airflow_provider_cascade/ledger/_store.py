@@ -12,7 +12,8 @@ from urllib.parse import quote
 
 from ._records import FORMAT, VERSION, BatchRecord, fold
 
-_NAME = re.compile(r"(\d{7})\.(\d{3})\.(intent|outcome)\.jsonl")
+_NAME = re.compile(r"(\d{7})\.(\d{3})\.(intent|outcome|settled)\.jsonl")
+_ORDER = {"intent": 0, "outcome": 1, "settled": 2}
 SEND_DIR = "send"
 WAIT_DIR = "wait"
 REF_KEY = "cascade_ledger"
@@ -74,7 +75,7 @@ class Ledger:
 
     # -- reading ------------------------------------------------------------------------
     def batches(self) -> dict[int, list[str]]:
-        """Names of every record, by batch, in attempt order (intent before outcome)."""
+        """Names of every record, by batch, in attempt order (intent, outcome, settled)."""
         out: dict[int, list[str]] = {}
         if not self._send.exists():
             return out
@@ -83,7 +84,7 @@ class Ledger:
             if match:
                 out.setdefault(int(match.group(1)), []).append(path.name)
         for names in out.values():
-            names.sort(key=lambda n: (n[8:11], n.endswith("outcome.jsonl")))
+            names.sort(key=lambda n: (n[8:11], _ORDER[n.split(".")[2]]))
         return dict(sorted(out.items()))
 
     def load(self, batch: int, names: list[str]) -> BatchRecord:
@@ -118,6 +119,6 @@ class Ledger:
 
     @staticmethod
     def _write(path: Any, lines: Iterable[str]) -> None:
-        text = "".join(line + "\n" for line in lines)
+        text = "".join([line + "\n" for line in lines])
         with path.open("w", encoding="utf-8") as f:
             f.write(text)

@@ -77,13 +77,23 @@ class Progress:
                    {c: Decimal(v) for c, v in by_channel.items()})  # fmt: skip
 
 
+def _step(steps: Round, value: dict[str, MessageState] | None) -> tuple[bool, Any]:
+    """One step of a round, for a thread: a StopIteration cannot cross into an asyncio
+    future (the awaiting coroutine would never resume), so the end comes back as a value."""
+    try:
+        return False, steps.send(value)  # type: ignore[arg-type]  # None starts the round
+    except StopIteration as stop:
+        return True, stop.value
+
+
 class LedgerWatch:
     """States of every message a ledger accepted, kept beside it."""
 
     def __init__(self, ref: dict[str, Any] | str) -> None:
         url = ref[REF_KEY] if isinstance(ref, dict) else ref
         self.ledger = Ledger(str(url))
-        self._done: set[int] = set()
+        self._done: dict[int, Progress] = {}
+        """Counts of batches whose every message is final: never read again in later rounds."""
 
     @property
     def states_url(self) -> str:
@@ -114,25 +124,28 @@ class LedgerWatch:
         about, takes their states, records them; returns the counts over the whole send."""
         progress = Progress()
         for batch, names in self.ledger.batches().items():
+            if batch in self._done:
+                progress.merge(self._done[batch])
+                continue
             ids = self.ids(batch, names)
             known = self.known(batch) if ids else {}
-            todo = [] if batch in self._done else [
-                i for i in ids if not (i in known and known[i].is_final)
-            ]  # fmt: skip
+            todo = [i for i in ids if not (i in known and known[i].is_final)]
             if todo:
                 answered = yield todo
                 progress.refused += sum(1 for i in todo if i not in (answered or {}))
                 if answered:
                     known.update({i: s for i, s in answered.items() if i in ids})
                     self.save(batch, known)
+            counts = Progress()
             for i in ids:
                 state = known.get(i)
                 if state is None:
-                    progress.total += 1
+                    counts.total += 1
                 else:
-                    progress.add(state)
-            if ids and all(i in known and known[i].is_final for i in ids):
-                self._done.add(batch)
+                    counts.add(state)
+            progress.merge(counts)
+            if ids and counts.done:
+                self._done[batch] = counts
         self.ledger.write_json(SUMMARY, progress.to_json())
         return progress
 
@@ -175,12 +188,3 @@ class LedgerWatch:
             if len(out) >= limit:
                 break
         return out
-
-
-def _step(steps: Round, answered: dict[str, MessageState] | None) -> tuple[bool, Any]:
-    """Advance a round by one step in a worker thread. StopIteration cannot travel through a
-    future (asyncio turns it into a hang or a TypeError), so the end comes back as a value."""
-    try:
-        return False, (next(steps) if answered is None else steps.send(answered))
-    except StopIteration as stop:
-        return True, stop.value

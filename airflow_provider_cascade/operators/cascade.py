@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from itertools import chain
@@ -187,14 +188,15 @@ class _CascadeSendOperator(BaseOperator):
         def chunks() -> Iterator[Chunk]:
             return plan.chunks(self._checked(self.feed(plan), codec))
 
-        planned, requests = self._dry_run(chunks(), codec)
-        skipped = plan.repeats_skipped
+        dry = replace(plan, derive_ids=False, repeats_skipped=0, samples=[])
+        planned, requests = self._dry_run(dry.chunks(self._checked(self.feed(dry), codec)), codec)
+        skipped = dry.repeats_skipped
         ledger = self._open_ledger(context)
         self.log.info("Cascade send: %s", self._describe(planned, requests, variant, ledger))
         if skipped:
             self.log.info(
                 "Cascade send: %d repeated phones skipped (each person is messaged once; "
-                "allow_repeats=True sends repeats), e.g. %s", skipped, ", ".join(plan.samples),
+                "allow_repeats=True sends repeats), e.g. %s", skipped, ", ".join(dry.samples),
             )  # fmt: skip
         ti = context["ti"]
         sender = LedgerSender(
@@ -206,7 +208,6 @@ class _CascadeSendOperator(BaseOperator):
             total_hint=planned,
             try_number=int(getattr(ti, "try_number", 1) or 1),
         )
-        plan.repeats_skipped, plan.samples = 0, []
         totals = sender.run(chunks())
         self._checkpoint(context, ledger, "sent", totals)
         return self.report(context, ledger, totals)
@@ -220,13 +221,18 @@ class _CascadeSendOperator(BaseOperator):
 
     @staticmethod
     def _dry_run(chunks: Iterator[Chunk], codec: Any) -> tuple[int, int]:
-        """Plan every request before the first leaves: bad input fails with nothing sent."""
+        """Check everything before the first request leaves: bad input fails with nothing
+        sent. Every recipient is validated; each message is encoded once, with its first chunk
+        (the codec's checks for the variant), not once per request: a file of a million phones
+        is one message."""
         recipients = requests = 0
+        checked = -1  # message indexes grow along the feed
         for chunk in chunks:
-            for batch in codec.send_batches([m for _, m in chunk]):
-                requests += 1
-                recipients += sum(len(p.message.recipients) + len(p.message.bases)
-                                  for p in batch.parts)  # fmt: skip
+            requests += 1
+            recipients += sum(len(m.recipients) + len(m.bases) for _, m in chunk)
+            if chunk[-1][0] > checked:
+                requests += len(codec.send_batches([m for _, m in chunk])) - 1
+                checked = chunk[-1][0]
         if not recipients:
             raise CascadeValidationError("phones", "nothing to send: no recipients")
         return recipients, requests

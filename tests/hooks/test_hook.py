@@ -260,11 +260,6 @@ def test_uri_form_connection(
     assert result.accepted and cascade_gateway.requests[0].variant == "xml"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="test: sends the identical request twice inside the gateway's repeat window "
-    "(the emulator's rule is now on); wait gw.behaviour.repeat_window between the sends",
-)
 def test_duplicate_answered_as_error_row_without_id(
     cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -273,6 +268,7 @@ def test_duplicate_answered_as_error_row_without_id(
         hook = use(monkeypatch, cascade_gateway, "json")
         msg = Message([SMS("x", "S")], [{"phone": "79000000001", "client_id_message": 9001}])
         (first,) = hook.send([msg])
+        time.sleep(cascade_gateway.behaviour.repeat_window)  # the same request, after the window
         (again,) = hook.send([msg])
     finally:
         cascade_gateway.behaviour.duplicate_reply = "earlier_id"

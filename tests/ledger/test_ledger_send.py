@@ -81,6 +81,12 @@ def test_get_lost_answer_is_untracked_never_resent(
     assert set(gw.accepted_per_phone().values()) == {1}
     assert totals.untracked == 10 and totals.accepted == 20
     assert len(totals.untracked_sample) == 10
+    # the lost answer's outcome stays as it was; the decision not to resend is a record of its own
+    lost = (tmp_path / "send" / "0000001.001.outcome.jsonl").read_text().splitlines()
+    assert json.loads(lost[0])["result"] == "lost"
+    assert {json.loads(x)["fate"] for x in lost[1:-1]} == {"in_flight"}
+    settled = (tmp_path / "send" / "0000001.001.settled.jsonl").read_text().splitlines()
+    assert {json.loads(x)["fate"] for x in settled[1:-1]} == {"untracked"}
 
 
 def test_no_batch_leaves_after_a_refused_answer(

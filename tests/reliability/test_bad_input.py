@@ -117,7 +117,3 @@ def test_model_bad_input_sends_nothing(
     assert (err.value.field, err.value.message_index) == (field, 1) and rule in err.value.rule
     assert cascade_gateway.requests == []
     figures["bad inputs tried"] += 1
-
-
-def test_at_least_sixty() -> None:
-    assert len(AIRFLOW_CASES) + len(CASES) >= 60

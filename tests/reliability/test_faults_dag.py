@@ -16,7 +16,7 @@ def test_5000_recipient_campaign_with_dropped_answers(
     gw = cascade_gateway
     # The clients never resend a send that may have arrived; the ledger resends it after the
     # repeat window under the same client ids, at most 4 requests per batch over all tries.
-    gw.faults.randomly(drop_rate=0.3, state_fail_rate=0.3, seed=7)
+    gw.faults.randomly(drop_rate=0.6, state_fail_rate=0.3, seed=7)
     run = run_dag("cascade_test_dags.py", "cascade_test_faulty_campaign")
     assert str(run.state) == "success", task_states(run)
     sends = [r for r in gw.requests if r.kind == "send"]

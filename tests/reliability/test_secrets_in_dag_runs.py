@@ -67,3 +67,52 @@ def test_no_secret_anywhere(
         assert secret not in everything
     figures["DAG runs checked for leaks"] += 2
     figures["leaks"] += sum(everything.count(s) for s in (PASSWORD, TOKEN))
+
+
+@pytest.mark.parametrize("auth", ["password", "token"])
+@pytest.mark.parametrize("protocol", ["json", "xml"])
+def test_no_secret_in_a_file_campaign_or_its_ledger(
+    airflow_home: Path, cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str], figures: Counter[str], tmp_path: Path, protocol: str,
+    auth: str,
+) -> None:  # fmt: skip
+    """The ledger, its wait files, the task state store, XCom and the trigger row hold no
+    secret (the codecs scrub echoes before anything is recorded: test_secret_forms.py)."""
+    gw = cascade_gateway
+    gw.gateway.add_account(gw.login, PASSWORD, (TOKEN,))
+    conn = gw.conn_dict(protocol, auth=auth)
+    if auth == "token":
+        conn["extra"]["token"] = TOKEN
+    else:
+        conn["password"] = PASSWORD
+    monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", json.dumps(conn))
+    csv = tmp_path / "recipients.csv"
+    csv.write_text("phone\n" + "".join(f"7970{i:07d}\n" for i in range(120)))
+    run = run_dag("cascade_ledger_dags.py", "cascade_ledger_file", recipients=str(csv))
+    assert str(run.state) == "success"
+    out, err = capfd.readouterr()
+    ledger_root = airflow_home / "cascade_ledger" / "cascade_ledger_file"
+    files = [p for p in ledger_root.rglob("*") if p.is_file()]
+    assert any(p.name.endswith(".outcome.jsonl") for p in files)
+    assert any(p.parent.name == "wait" for p in files)
+    everything = out + err + stored_text(run) + state_store_text(run)
+    everything += "".join(p.read_text(errors="replace") for p in files)
+    for secret in (PASSWORD, TOKEN):
+        assert secret not in everything
+    figures["DAG runs checked for leaks"] += 1
+    figures["leaks"] += sum(everything.count(s) for s in (PASSWORD, TOKEN))
+
+
+def state_store_text(run: Any) -> str:
+    try:
+        from airflow.models.task_state_store import TaskStateStoreModel
+    except ImportError:  # Airflow < 3.3
+        return ""
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(TaskStateStoreModel.value).where(TaskStateStoreModel.run_id == run.run_id)
+        ).all()
+    return json.dumps([str(r) for r in rows])
