@@ -206,6 +206,10 @@ class Retrying:
         self.last = error
         return error if delay is None else delay
 
+    def note(self, delay: float) -> str:
+        """The log line before a wait (the same words from both clients)."""
+        return f"Cascade request failed ({self.last}); retry {self.retries} in {delay:.1f}s"
+
     def _next(self) -> float | None:
         if self.retries >= self.policy.retry_limit:
             return None

@@ -224,12 +224,7 @@ class AsyncCascadeClient:
                 return step
             if isinstance(step, CascadeError):
                 raise step
-            log.warning(
-                "Cascade request failed (%s); retry %d in %.1fs",
-                retrying.last,
-                retrying.retries,
-                step,
-            )
+            log.warning("%s", retrying.note(step))
             await asyncio.sleep(step)
 
     # -- sends ------------------------------------------------------------------------

@@ -131,12 +131,7 @@ class CascadeClient:
                 return step
             if isinstance(step, CascadeError):
                 raise step
-            log.warning(
-                "Cascade request failed (%s); retry %d in %.1fs",
-                retrying.last,
-                retrying.retries,
-                step,
-            )
+            log.warning("%s", retrying.note(step))
             time.sleep(step)
 
     # -- sends ------------------------------------------------------------------------
