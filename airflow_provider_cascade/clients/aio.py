@@ -89,6 +89,23 @@ _SHARED: weakref.WeakKeyDictionary[
 _SHARED = weakref.WeakKeyDictionary()
 
 
+MAX_IN_FLIGHT = 64
+"""Requests on the wire at once per event loop. httpx's pool (100 connections) handles more
+by queueing them, but its queue costs work per waiter on every completion: a thousand
+triggers polling together cost 25 ms of CPU each and froze the triggerer's loop for seconds."""
+
+_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
+_SLOTS = weakref.WeakKeyDictionary()
+
+
+def _in_flight() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    slots = _SLOTS.get(loop)
+    if slots is None:
+        slots = _SLOTS[loop] = asyncio.Semaphore(MAX_IN_FLIGHT)
+    return slots
+
+
 def _forget(pools: dict[Any, Any], key: Any, client: httpx.AsyncClient) -> None:
     if key in pools and pools[key][0] is client:
         del pools[key]
@@ -184,7 +201,8 @@ class AsyncCascadeClient:
 
         error: CascadeError | None = None
         try:
-            return await asyncio.wait_for(self._exchange(http, request, trace), self.deadline)
+            async with _in_flight():
+                return await asyncio.wait_for(self._exchange(http, request, trace), self.deadline)
         except BadEncoding as exc:
             failure = TransportFailure(Failure.BAD_ENCODING, str(exc))
         except CascadeError as exc:  # the body cap
