@@ -345,8 +345,8 @@ MUTANTS: list[Mutant] = [
     m(
         "time_send in the past check off by sign",
         L + "_sources.py",
-        "if when < now - PAST_TOLERANCE:",
-        "if when < now + PAST_TOLERANCE:",
+        "if when is not None and when < now - PAST_TOLERANCE:",
+        "if when is not None and when < now + PAST_TOLERANCE:",
         "tests/ledger/test_kills_ledger.py::test_time_send_tolerance_is_in_the_past_only",
     ),
     m(

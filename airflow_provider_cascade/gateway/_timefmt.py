@@ -62,3 +62,10 @@ def format_time_send(value: str | datetime | None, tz: ZoneInfo) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return value.astimezone(tz).strftime(TIME_SEND_FORMAT)
+
+
+def time_send_at(value: str | datetime | None, tz: ZoneInfo) -> datetime | None:
+    """The moment a checked ``time_send`` means: gateway strings are in ``tz``."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.strptime(value, TIME_SEND_FORMAT).replace(tzinfo=tz)

@@ -355,7 +355,7 @@ class LedgerSender:
                                 {i: Row(Fate.UNSENT, None, exc.text) for i in sent})  # fmt: skip
             raise
         else:
-            matched = _match(record, sent, batch, answers)
+            matched = _match(record, sent, answers)
             self._write_outcome(record, attempt, result, None, matched)
             return self._after(record, by_index, requeue)
         self.log.warning(
@@ -465,46 +465,23 @@ def _positions(record: BatchRecord) -> dict[tuple[Any, ...], int]:
     return out
 
 
-def _match(
-    record: BatchRecord, sent: list[int], batch: SendBatch, answers: list[SendResult]
-) -> dict[int, Row]:
-    """One row per recipient sent: by client id, else by phone in order; a recipient the
-    answer does not mention may have been accepted (in flight), never a silent success."""
-    by_cid: dict[str, SendResult] = {}
-    by_phone: dict[str, list[SendResult]] = {}
-    whole: dict[int, SendResult] = {}
-    for a in answers:
-        if a.phone is None and a.base is None and a.error is not None:
-            whole[a.message_index] = a
-        elif a.client_id_message is not None:
-            by_cid[str(a.client_id_message)] = a
-        else:
-            by_phone.setdefault(a.phone or f"base:{a.base}", []).append(a)
-    members: dict[str, list[tuple[str, Row]]] = {}
-    for a in answers:
-        if a.base is not None and a.phone is not None:
-            members.setdefault(str(a.base), []).append((a.phone, _row(a)))
-    local: list[int] = []
-    for part in batch.parts:
-        local.extend(
-            [part.message_index] * (len(part.message.recipients) + len(part.message.bases))
-        )
+def _match(record: BatchRecord, sent: list[int], answers: list[SendResult]) -> dict[int, Row]:
+    """The codec already matched the answer to the request (gateway/_decode.py: one result
+    per recipient in request order, ``answer_missing`` where the gateway gave no row; a stored
+    base gets the rows of its phones). Here those results only become ledger rows."""
     rows: dict[int, Row] = {}
-    for i, m in zip(sent, local, strict=True):
+    queue = list(answers)
+    for i in sent:
         e = record.entries[i]
-        if e.base is not None:
-            found = members.get(e.base, [])
-            error = whole[m].error if m in whole else None
-            fate = (
-                Fate.ACCEPTED if any(r.fate is Fate.ACCEPTED for _, r in found) else Fate.REJECTED
-            )
-            rows[i] = Row(fate, None, error, members=found)
+        if e.base is None:
+            rows[i] = _row(queue.pop(0) if queue else None)
             continue
-        answer = by_cid.pop(e.cid, None) if e.cid else None
-        if answer is None:
-            queue = by_phone.get(e.phone or f"base:{e.base}")
-            answer = queue.pop(0) if queue else whole.get(m)
-        rows[i] = _row(answer)
+        mine = [a for a in queue if a.base is not None and str(a.base) == e.base]
+        queue = [a for a in queue if not (a.base is not None and str(a.base) == e.base)]
+        found = [(a.phone, _row(a)) for a in mine if a.phone is not None]
+        error = next((a.error for a in mine if a.phone is None), None)
+        accepted = any(r.fate is Fate.ACCEPTED for _, r in found)
+        rows[i] = Row(Fate.ACCEPTED if accepted else Fate.REJECTED, None, error, members=found)
     return rows
 
 

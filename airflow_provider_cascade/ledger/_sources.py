@@ -13,6 +13,7 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from ..gateway import CascadeValidationError, Message, Recipient
+from ..gateway._timefmt import time_send_at
 from ..gateway.codec import as_message
 from ._client_ids import client_id_maker
 from ._store import storage_path
@@ -115,14 +116,8 @@ def check_not_past(message: Message, tz: ZoneInfo, now: datetime, where: str) ->
     times = [("time_send", message.time_send)]
     times += [("base.time_send", b.time_send) for b in message.bases]
     for name, value in times:
-        if value is None:
-            continue
-        when = (
-            value
-            if isinstance(value, datetime)
-            else datetime.strptime(value, "%Y-%m-%d %H:%M").replace(tzinfo=tz)
-        )
-        if when < now - PAST_TOLERANCE:
+        when = time_send_at(value, tz)
+        if when is not None and when < now - PAST_TOLERANCE:
             shown = when.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
             raise CascadeValidationError(
                 f"{where}{name}",
