@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ._batches import Part, SendBatch, StateBatch, chunks, plan_parts
 from ._codec_base import CodecBase, unique_ids
-from ._decode import check_state_ids, load_json, match_part, part_error, send_row, state_rows
+from ._decode import (
+    SEND_FIELDS,
+    check_state_ids,
+    finish_part,
+    json_send_fields,
+    load_json,
+    part_error,
+    send_row,
+    state_rows,
+    usual_prefix,
+)
 from ._errors import CascadeResponseError
 from ._fields import message_fields
 from ._message import Message
@@ -95,9 +105,21 @@ def _message_results(part: Part, item: Any) -> list[SendResult]:
         return part_error(part, error)
     if not isinstance(item, list):
         raise CascadeResponseError("a message item is neither a list of rows nor an error")
-    rows = []
-    for row in item:
+    done = usual_prefix(part, _usual_rows(item))
+    rest = []
+    for row in item[len(done) :]:
         if not isinstance(row, dict):
             raise CascadeResponseError("a recipient row is not an object")
-        rows.append(send_row(row))
-    return match_part(part, rows)
+        rest.append(send_row(row))
+    return finish_part(part, done, rest)
+
+
+def _usual_rows(rows: list[Any]) -> Iterator[tuple[Any, ...]]:
+    """Each row's ``SEND_FIELDS`` when every row has exactly those keys (the document's
+    success row); else none, and the exact path reads them all."""
+    try:
+        if set(map(len, rows)) == {len(SEND_FIELDS)}:
+            return map(json_send_fields, rows)
+    except TypeError:
+        pass  # a row without a length: not an object
+    return iter(())

@@ -1,0 +1,234 @@
+"""The fast read of a usual send answer (``_decode.usual_prefix``) gives exactly what the
+exact path (``send_row`` for every row, then ``match_part``) gives, for any answer: rows
+perturbed one field at a time, rows left out, swapped or unknown, in JSON and XML. The
+exact path is the oracle here; its own behaviour is pinned by test_matching and the goldens."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from lxml import etree
+
+from airflow_provider_cascade.gateway import (
+    SMS,
+    CascadeResponseError,
+    Channel,
+    LoginPassword,
+    Message,
+    Recipient,
+    SendResult,
+    Viber,
+)
+from airflow_provider_cascade.gateway._decode import match_part, send_row, usual_prefix
+from airflow_provider_cascade.gateway._xml_codec import parse_document
+from airflow_provider_cascade.gateway.codec import (
+    CodecSettings,
+    HttpResponse,
+    JsonCodec,
+    SendBatch,
+    XmlCodec,
+)
+
+SETTINGS = CodecSettings("https://gw", LoginPassword("l", "p"))
+CHANNELS = (Viber("Hi", "Shop"), SMS("Hi", "Shop"))
+DUPLICATE = "Данное сообщение уже было отправлено."
+STOP = "Номер телефона присутствует в стоп-листе."
+ABSENT = object()
+"""A perturbation value: the key is left out."""
+
+
+def usual_row(i: int, recipient: Recipient) -> dict[str, Any]:
+    """The emulator's (and the document's) success row, in the document's key order."""
+    return {
+        "id_message": str(1000 + i),
+        "client_id_message": recipient.client_id_message or "",
+        "phone": recipient.phone,
+        "count_message": "1",
+        "id_viber": str(5000 + i),
+        "id_whatsapp": "0",
+        "id_vk": "0",
+        "id_sms": "0",
+    }
+
+
+# One field changed to something the fast read must leave to the exact path (or read alike).
+PERTURB: list[tuple[str, Any]] = [
+    *(("id_message", v) for v in ["0", "", "00", "١٢", 123, None, "12a", " 12", ABSENT]),
+    *(("phone", v) for v in ["79000000099", "", 79000000001, None, ABSENT]),
+    *(("client_id_message", v) for v in ["99", "", None, 11, "011", ABSENT]),
+    *(("count_message", v) for v in ["", "0", "12", "99", "100", 1, "x", "١", None, ABSENT]),
+    *((key, v) for key in ("id_viber", "id_whatsapp", "id_vk", "id_sms")
+      for v in ["0", "", "7", "00", "٥", 5, 0, None, "x", ABSENT]),
+    ("error", DUPLICATE), ("error", STOP), ("error", ""), ("base", "4"), ("other", "x"),
+    ("text", DUPLICATE), ("text", STOP), ("text", " send "), ("text", "deliver"), ("text", ""),
+]  # fmt: skip
+
+
+KEYS = sorted({key for key, _ in PERTURB})
+
+
+@st.composite
+def answers(draw: st.DrawFn) -> tuple[list[Recipient], list[dict[str, Any]]]:
+    n = draw(st.integers(1, 12))
+    with_ids = draw(st.booleans())
+    phones = draw(
+        st.lists(st.sampled_from([f"7900000000{i}" for i in range(1, 6)]), min_size=n, max_size=n)
+    )
+    recipients = [Recipient(p, 11 + i if with_ids else None) for i, p in enumerate(phones)]
+    rows = [usual_row(i, r) for i, r in enumerate(recipients)]
+    for _ in range(draw(st.integers(0, 4))):  # a few perturbed rows, anywhere
+        row = rows[draw(st.integers(0, n - 1))]
+        key = draw(st.sampled_from(KEYS))
+        value = draw(st.sampled_from([v for k, v in PERTURB if k == key]))
+        if value is ABSENT:
+            row.pop(key, None)
+        else:
+            row[key] = value
+    shape = draw(st.sampled_from(["as is", "as is", "drop", "swap", "unknown", "extra"]))
+    if shape == "drop":
+        del rows[draw(st.integers(0, n - 1))]
+    elif shape == "swap" and n > 1:
+        i = draw(st.integers(0, n - 2))
+        rows[i], rows[i + 1] = rows[i + 1], rows[i]
+    elif shape == "unknown":
+        rows.insert(draw(st.integers(0, n)), usual_row(99, Recipient("79000000077", 77)))
+    elif shape == "extra":
+        rows.append(dict(rows[-1]))
+    return recipients, rows
+
+
+def batch_of(codec: JsonCodec | XmlCodec, recipients: list[Recipient]) -> SendBatch:
+    (batch,) = codec.send_batches([Message(CHANNELS, recipients)])
+    return batch
+
+
+def json_body(rows: list[dict[str, Any]]) -> bytes:
+    return json.dumps(
+        {"message": [[{k: v for k, v in r.items() if k != "text"} for r in rows]]}
+    ).encode()
+
+
+def xml_body(rows: list[dict[str, Any]]) -> bytes:
+    root = etree.Element("response")
+    message = etree.SubElement(root, "message")
+    for row in rows:
+        attrs = {k: str(v) for k, v in row.items() if k != "text" and v is not None}
+        etree.SubElement(message, "information", attrs).text = row.get("text", "send")
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+
+
+def exact(codec: JsonCodec | XmlCodec, batch: SendBatch, body: bytes) -> list[SendResult]:
+    """The exact path alone, as parse_send read every answer before the fast read."""
+    (part,) = batch.parts
+    if isinstance(codec, JsonCodec):
+        rows = [send_row(r) for r in json.loads(body)["message"][0]]
+    else:
+        (message,) = parse_document(body)
+        rows = [send_row(dict(c.attrib), c.text or "") for c in message]
+    return match_part(part, rows)
+
+
+def outcome(fn: Any) -> Any:
+    try:
+        return [(r, r.to_dict()) for r in fn()]
+    except CascadeResponseError as exc:
+        return ("refused", str(exc))
+
+
+def assert_every_field_set(results: list[SendResult]) -> None:
+    for result in results:
+        for f in dataclasses.fields(SendResult):
+            getattr(result, f.name)  # an unset slot raises AttributeError
+
+
+def check_alike(variant: str, recipients: list[Recipient], rows: list[dict[str, Any]]) -> None:
+    codec = JsonCodec(SETTINGS) if variant == "json" else XmlCodec(SETTINGS)
+    batch = batch_of(codec, recipients)
+    body = json_body(rows) if variant == "json" else xml_body(rows)
+    got = outcome(lambda: codec.parse_send(batch, HttpResponse(200, body)))
+    if isinstance(got, list):
+        assert_every_field_set([r for r, _ in got])
+    assert got == outcome(lambda: exact(codec, batch, body))
+
+
+@pytest.mark.parametrize("variant", ["json", "xml"])
+@pytest.mark.parametrize("with_ids", [True, False])
+@pytest.mark.parametrize(("key", "value"), PERTURB)
+def test_each_odd_field_reads_as_the_exact_path_reads_it(
+    variant: str, with_ids: bool, key: str, value: Any
+) -> None:
+    """Every perturbation on the middle row of three: the first row is read fast, the middle
+    one must be read as the exact path reads it (or refused alike), and the last after it."""
+    recipients = [Recipient(f"7900000000{i}", 11 + i if with_ids else None) for i in range(3)]
+    rows = [usual_row(i, r) for i, r in enumerate(recipients)]
+    if value is ABSENT:
+        del rows[1][key]
+    else:
+        rows[1][key] = value
+    check_alike(variant, recipients, rows)
+
+
+@given(answers(), st.sampled_from(["json", "xml"]))
+def test_any_answer_reads_as_the_exact_path_reads_it(
+    case: tuple[list[Recipient], list[dict[str, Any]]], variant: str
+) -> None:
+    check_alike(variant, *case)
+
+
+@pytest.mark.parametrize("variant", ["json", "xml"])
+def test_a_usual_answer_is_read_in_one_pass(variant: str) -> None:
+    """The document's success rows, in order, never reach the exact path: every row is
+    taken by the fast read, and each result equals the exact path's, field for field."""
+    recipients = [Recipient(f"7900000{i:04}", 100 + i) for i in range(300)]
+    recipients += [Recipient(f"7910000{i:04}") for i in range(300)]
+    codec = JsonCodec(SETTINGS) if variant == "json" else XmlCodec(SETTINGS)
+    batch = batch_of(codec, recipients)
+    rows = [usual_row(i, r) for i, r in enumerate(recipients)]
+    rows[7]["id_sms"] = "777"  # two channel ids
+    rows[8]["count_message"] = ""  # no count
+    rows[9]["id_viber"] = "0"  # no channel id at all
+    body = json_body(rows) if variant == "json" else xml_body(rows)
+    (part,) = batch.parts
+    if variant == "json":
+        fields = [tuple(r.values()) for r in json.loads(body)["message"][0]]
+    else:
+        (message,) = parse_document(body)
+        fields = [tuple(c.values()) for c in message]
+    fast = usual_prefix(part, fields)
+    assert len(fast) == len(recipients)
+    assert_every_field_set(fast)
+    results = codec.parse_send(batch, HttpResponse(200, body))
+    assert results == exact(codec, batch, body)
+    assert results[7].channel_ids == {Channel.VIBER: "5007", Channel.SMS: "777"}
+    assert list(results[7].channel_ids) == [Channel.VIBER, Channel.SMS]  # Channel order
+    assert results[8].parts is None and results[9].channel_ids == {}
+    assert results[300].client_id_message is None and results[0].client_id_message == "100"
+    assert all(r.message_index == 0 and r.accepted for r in results)
+    channel_ids = [r.channel_ids for r in results]
+    assert len({id(d) for d in channel_ids}) == len(channel_ids)  # nothing shared
+
+
+def test_xml_attributes_in_any_order_or_fewer_are_read_alike() -> None:
+    """The document's XML row has no count_message or id_whatsapp, in its own order."""
+    recipients = [Recipient(f"7900000000{i}", 11 + i) for i in range(3)]
+    codec = XmlCodec(SETTINGS)
+    batch = batch_of(codec, recipients)
+    root = etree.Element("response")
+    message = etree.SubElement(root, "message")
+    for i, r in enumerate(recipients):
+        attrs = {"id_message": str(1000 + i), "client_id_message": str(r.client_id_message),
+                 "id_sms": "0", "id_viber": str(500 + i), "id_vk": "0", "phone": r.phone}  # fmt: skip
+        if i == 1:
+            attrs = dict(reversed(attrs.items()))
+        etree.SubElement(message, "information", attrs).text = "send"
+    body = etree.tostring(root, encoding="utf-8")
+    results = codec.parse_send(batch, HttpResponse(200, body))
+    assert results == exact(codec, batch, body)
+    assert [(r.id_message, r.parts, r.channel_ids) for r in results] == [
+        (str(1000 + i), None, {Channel.VIBER: str(500 + i)}) for i in range(3)
+    ]
