@@ -251,7 +251,7 @@ MUTANTS: list[Mutant] = [
     m(
         "usual rows keep channel id 0",
         G + "_decode.py",
-        'if viber and viber != "0":',
+        'if viber != "0" and viber:',
         "if viber:",
         "tests/gateway/test_fast_decode.py",
     ),

@@ -200,19 +200,19 @@ def usual_prefix(part: Part, rows: Iterable[Sequence[Any]]) -> list[SendResult]:
                 break
             parts = _COUNTS[count]
             channel_ids = {}
-            if viber and viber != "0":
+            if viber != "0" and viber:
                 if not (viber.isdigit() and viber.isascii()):
                     break
                 channel_ids[_VIBER] = viber
-            if whatsapp and whatsapp != "0":
+            if whatsapp != "0" and whatsapp:
                 if not (whatsapp.isdigit() and whatsapp.isascii()):
                     break
                 channel_ids[_WHATSAPP] = whatsapp
-            if vk and vk != "0":
+            if vk != "0" and vk:
                 if not (vk.isdigit() and vk.isascii()):
                     break
                 channel_ids[_VK] = vk
-            if sms and sms != "0":
+            if sms != "0" and sms:
                 if not (sms.isdigit() and sms.isascii()):
                     break
                 channel_ids[_SMS] = sms

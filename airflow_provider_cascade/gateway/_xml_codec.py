@@ -177,25 +177,31 @@ def _usual_rows(children: list[etree._Element]) -> Iterator[Sequence[Any]]:
     status word (or none) and it has neither ``error`` nor ``base``: the document's success
     row, read without a dict per row (lxml's attribute access dominates the answer)."""
     last: object = None
-    pick: Callable[[list[Any]], Sequence[Any]] | None = None
+    usual, pick = False, None
     for child in children:
         if child.tag != "information" or child.text not in _USUAL_TEXTS:
             return
         keys = child.keys()
         if keys != last:
-            pick, last = _picker(keys), keys
-        if pick is None:
+            (usual, pick), last = _shape(keys), keys
+        if not usual:
             return
-        yield pick([*child.values(), ""])
+        yield child.values() if pick is None else pick([*child.values(), ""])
 
 
-def _picker(keys: Sequence[Any]) -> Callable[[list[Any]], Sequence[Any]] | None:
-    """For rows with these attribute names: their values (plus a last ``""``) in
-    ``SEND_FIELDS`` order; None for a row that is not a success row."""
+_SEND_KEYS = list(SEND_FIELDS)
+
+
+def _shape(keys: Sequence[Any]) -> tuple[bool, Callable[[list[Any]], Sequence[Any]] | None]:
+    """For rows with these attribute names: whether they can be success rows, and how to
+    take their values (plus a last ``""``) in ``SEND_FIELDS`` order; None: as they are (the
+    emulator's order, and the document's JSON order)."""
     if "error" in keys or "base" in keys:
-        return None
+        return False, None
+    if keys == _SEND_KEYS:
+        return True, None
     absent = len(keys)
-    return itemgetter(*(keys.index(k) if k in keys else absent for k in SEND_FIELDS))
+    return True, itemgetter(*(keys.index(k) if k in keys else absent for k in SEND_FIELDS))
 
 
 def _attrs(element: etree._Element) -> dict[str, str]:
