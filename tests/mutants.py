@@ -247,6 +247,7 @@ MUTANTS: list[Mutant] = [
         'if value and value != "0":\n            if value.__class__',
         "if value:\n            if value.__class__",
         "tests/gateway/test_golden_json.py::test_send_response_document_example",
+        "tests/gateway/test_fast_decode.py::test_channel_id_0_is_no_id_on_either_path",
     ),
     m(
         "usual rows keep channel id 0",

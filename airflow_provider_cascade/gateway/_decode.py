@@ -167,14 +167,14 @@ SEND_FIELDS = (
 """The fields ``usual_prefix`` reads, in its order (channel ids in ``Channel`` order)."""
 json_send_fields = itemgetter(*SEND_FIELDS)
 """A JSON row's ``SEND_FIELDS`` values (``KeyError`` for an absent one)."""
-_COUNTS: dict[str, int | None] = {"": None, **{str(n): n for n in range(100)}}
+_COUNTS: dict[str | None, int | None] = {None: None, "": None, **{str(n): n for n in range(100)}}
 _VIBER, _WHATSAPP, _VK, _SMS = (channel for channel, _ in _CHANNEL_ID_KEYS)
 _new = object.__new__
 
 
 def usual_prefix(part: Part, rows: Iterable[Sequence[Any]]) -> list[SendResult]:
     """Matched results for the leading rows that are usual: ``SEND_FIELDS`` values (absent
-    ones as ``""``) of a row without ``error`` or ``base``, id and counts ASCII digits,
+    ones as ``""`` or None) of a row without ``error`` or ``base``, id and counts ASCII digits,
     answering the next recipient of ``part`` by its phone and client id. Each result is what
     ``match_part(part, [send_row(row), ...])`` makes of that row, built without the generic
     checks: a send answer is on the critical path of every campaign batch. Stops at the first

@@ -114,12 +114,30 @@ def _message_results(part: Part, item: Any) -> list[SendResult]:
     return finish_part(part, done, rest)
 
 
-def _usual_rows(rows: list[Any]) -> Iterator[tuple[Any, ...]]:
-    """Each row's ``SEND_FIELDS`` when every row has exactly those keys (the document's
-    success row); else none, and the exact path reads them all."""
+def _usual_rows(rows: list[Any]) -> Iterator[Sequence[Any]]:
+    """Each row's ``SEND_FIELDS`` (an absent one as None) while rows are objects without
+    ``error`` or ``base``; in C when every row has exactly those keys (the document's
+    success row), else row by row (e.g. the rows of recipients without a client id)."""
     try:
         if set(map(len, rows)) == {len(SEND_FIELDS)}:
-            return map(json_send_fields, rows)
+            return map(json_send_fields, rows)  # KeyError at a row with other keys
     except TypeError:
         pass  # a row without a length: not an object
-    return iter(())
+    return _some_usual_rows(rows)
+
+
+def _some_usual_rows(rows: list[Any]) -> Iterator[Sequence[Any]]:
+    for row in rows:
+        if row.__class__ is not dict or "error" in row or "base" in row:
+            return
+        get = row.get
+        yield (
+            get("id_message"),
+            get("client_id_message"),
+            get("phone"),
+            get("count_message"),
+            get("id_viber"),
+            get("id_whatsapp"),
+            get("id_vk"),
+            get("id_sms"),
+        )

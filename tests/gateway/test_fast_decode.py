@@ -24,6 +24,8 @@ from airflow_provider_cascade.gateway import (
     SendResult,
     Viber,
 )
+from airflow_provider_cascade.gateway import _json_codec as json_codec
+from airflow_provider_cascade.gateway import _xml_codec as xml_codec
 from airflow_provider_cascade.gateway._decode import match_part, send_row, usual_prefix
 from airflow_provider_cascade.gateway._xml_codec import parse_document
 from airflow_provider_cascade.gateway.codec import (
@@ -43,10 +45,11 @@ ABSENT = object()
 
 
 def usual_row(i: int, recipient: Recipient) -> dict[str, Any]:
-    """The emulator's (and the document's) success row, in the document's key order."""
-    return {
+    """The emulator's (and the document's) success row, in the document's key order; like
+    the emulator's, without ``client_id_message`` for a recipient without one."""
+    row = {
         "id_message": str(1000 + i),
-        "client_id_message": recipient.client_id_message or "",
+        "client_id_message": recipient.client_id_message,
         "phone": recipient.phone,
         "count_message": "1",
         "id_viber": str(5000 + i),
@@ -54,6 +57,9 @@ def usual_row(i: int, recipient: Recipient) -> dict[str, Any]:
         "id_vk": "0",
         "id_sms": "0",
     }
+    if recipient.client_id_message is None:
+        del row["client_id_message"]
+    return row
 
 
 # One field changed to something the fast read must leave to the exact path (or read alike).
@@ -167,7 +173,7 @@ def test_each_odd_field_reads_as_the_exact_path_reads_it(
     recipients = [Recipient(f"7900000000{i}", 11 + i if with_ids else None) for i in range(3)]
     rows = [usual_row(i, r) for i, r in enumerate(recipients)]
     if value is ABSENT:
-        del rows[1][key]
+        rows[1].pop(key, None)
     else:
         rows[1][key] = value
     check_alike(variant, recipients, rows)
@@ -192,13 +198,14 @@ def test_a_usual_answer_is_read_in_one_pass(variant: str) -> None:
     rows[7]["id_sms"] = "777"  # two channel ids
     rows[8]["count_message"] = ""  # no count
     rows[9]["id_viber"] = "0"  # no channel id at all
+    rows[310]["count_message"] = None  # JSON null (in XML: no attribute): no count
     body = json_body(rows) if variant == "json" else xml_body(rows)
     (part,) = batch.parts
     if variant == "json":
-        fields = [tuple(r.values()) for r in json.loads(body)["message"][0]]
+        fields = json_codec._usual_rows(json.loads(body)["message"][0])
     else:
         (message,) = parse_document(body)
-        fields = [tuple(c.values()) for c in message]
+        fields = xml_codec._usual_rows(list(message))
     fast = usual_prefix(part, fields)
     assert len(fast) == len(recipients)
     assert_every_field_set(fast)
@@ -206,7 +213,8 @@ def test_a_usual_answer_is_read_in_one_pass(variant: str) -> None:
     assert results == exact(codec, batch, body)
     assert results[7].channel_ids == {Channel.VIBER: "5007", Channel.SMS: "777"}
     assert list(results[7].channel_ids) == [Channel.VIBER, Channel.SMS]  # Channel order
-    assert results[8].parts is None and results[9].channel_ids == {}
+    assert results[8].parts is None and results[310].parts is None
+    assert results[9].channel_ids == {}
     assert results[300].client_id_message is None and results[0].client_id_message == "100"
     assert all(r.message_index == 0 and r.accepted for r in results)
     channel_ids = [r.channel_ids for r in results]
@@ -232,3 +240,23 @@ def test_xml_attributes_in_any_order_or_fewer_are_read_alike() -> None:
     assert [(r.id_message, r.parts, r.channel_ids) for r in results] == [
         (str(1000 + i), None, {Channel.VIBER: str(500 + i)}) for i in range(3)
     ]
+
+
+@pytest.mark.parametrize("variant", ["json", "xml"])
+def test_channel_id_0_is_no_id_on_either_path(variant: str) -> None:
+    """Rows in order are read fast, the same rows in reverse order the exact way: in both a
+    channel id of 0 means "not sent on this channel", and any other digits are an id."""
+    recipients = [Recipient(f"7900000000{i}", 11 + i) for i in range(3)]
+    codec = JsonCodec(SETTINGS) if variant == "json" else XmlCodec(SETTINGS)
+    batch = batch_of(codec, recipients)
+    rows = [usual_row(i, r) for i, r in enumerate(recipients)]
+    rows[1]["id_sms"] = "7001"
+    want = [
+        {Channel.VIBER: "5000"},
+        {Channel.VIBER: "5001", Channel.SMS: "7001"},
+        {Channel.VIBER: "5002"},
+    ]
+    for order in (rows, rows[::-1]):
+        body = json_body(order) if variant == "json" else xml_body(order)
+        results = codec.parse_send(batch, HttpResponse(200, body))
+        assert [r.channel_ids for r in results] == want
