@@ -397,8 +397,8 @@ MUTANTS: list[Mutant] = [
         ),
         more=(
             (
-                "            answers = self.client.send_batch(batch)\n",
-                "            answers = self.client.send_batch(batch)\n"
+                "            answers = self.client.send_batch(batch, on_sent)\n",
+                "            answers = self.client.send_batch(batch, on_sent)\n"
                 '            self.ledger.write_record(record.batch, attempt, "intent", '
                 "intent_lines(record.batch, attempt, now, record.entries, sent, record.digest, "
                 "lines))\n",

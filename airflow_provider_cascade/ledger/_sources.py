@@ -45,7 +45,7 @@ class Plan:
         make_cid = client_id_maker(*self.run_key, index) if derive else None
         for n, item in enumerate(raw, start=1):
             try:
-                phone, cid = _fields(item)
+                phone, cid = (item, None) if item.__class__ is str else _fields(item)
                 if not (phone.__class__ is str and phone.isdigit() and phone.isascii()):
                     phone = Recipient(phone).phone  # the model's rule and its error text
             except CascadeValidationError as exc:
@@ -173,6 +173,15 @@ def _is_jsonl(url: str, first: str) -> bool:
 def read_recipients(url: str, field_name: str = "recipients_file") -> Iterator[dict[str, Any]]:
     """Rows of a CSV with a ``phone`` column (``client_id_message`` optional), or JSON Lines of
     ``{"phone": ...}``; errors name the file's line."""
+    for item in recipient_items(url, field_name):
+        yield {"phone": item} if item.__class__ is str else item  # type: ignore[misc]
+
+
+def recipient_items(
+    url: str, field_name: str = "recipients_file"
+) -> Iterator[dict[str, Any] | str]:
+    """:func:`read_recipients` as the send reads it: a CSV row without a client id is its
+    phone alone (no dict per row of a million-row file)."""
     with open_text(url) as f:
         first = f.readline()
         if _is_jsonl(url, first):
@@ -198,7 +207,7 @@ def read_recipients(url: str, field_name: str = "recipients_file") -> Iterator[d
             if not phone:
                 continue
             cid = row[at_cid].strip() if 0 <= at_cid < len(row) else ""
-            yield {"phone": phone, "client_id_message": cid} if cid else {"phone": phone}
+            yield {"phone": phone, "client_id_message": cid} if cid else phone
 
 
 def read_messages(url: str) -> Iterator[tuple[int, Message]]:

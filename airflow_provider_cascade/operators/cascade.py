@@ -32,7 +32,7 @@ from ..ledger import (
     check_not_past,
     default_root,
     read_messages,
-    read_recipients,
+    recipient_items,
     split_recipients_file,
     task_folder,
 )
@@ -440,7 +440,7 @@ class CascadeSendMessageOperator(_CascadeSendOperator):
                 yield index, message, plan.recipients(index, message.recipients, "messages_file")
             return
         if self.recipients_file is not None:
-            rows = plan.recipients(0, read_recipients(self.recipients_file), "recipients_file")
+            rows = plan.recipients(0, recipient_items(self.recipients_file), "recipients_file")
             first = next(rows, None)
             if first is None:
                 raise CascadeValidationError("recipients_file", "holds no recipients")

@@ -126,9 +126,9 @@ class CrashAfterRequest:
     def __init__(self, inner: Any, crash_on: int) -> None:
         self.inner, self.codec, self.crash_on, self.calls = inner, inner.codec, crash_on, 0
 
-    def send_batch(self, batch: Any) -> Any:
+    def send_batch(self, batch: Any, on_sent: Any = None) -> Any:
         self.calls += 1
-        answer = self.inner.send_batch(batch)
+        answer = self.inner.send_batch(batch, on_sent)
         if self.calls == self.crash_on:
             raise Crash
         return answer
