@@ -484,11 +484,11 @@ def _match(record: BatchRecord, sent: list[int], answers: list[SendResult]) -> d
     if len(answers) == len(sent) and all(entries[i].base is None for i in sent):
         # phones only (the usual request): one result each, in order; the common accepted
         # answer becomes its row inline (a million of these per campaign)
-        accepted = Fate.ACCEPTED
+        ok = Fate.ACCEPTED
         for i, a in zip(sent, answers, strict=True):
             ident = a.id_message
             if ident and a.error is None and not a.already_sent and not a.answer_missing:
-                rows[i] = Row(accepted, ident)
+                rows[i] = Row(ok, ident)
             else:
                 rows[i] = _row(a)
         return rows
