@@ -425,7 +425,7 @@ MUTANTS: list[Mutant] = [
     m(
         "resend before the repeat window",
         L + "_send.py",
-        "not_before = record.last_sent_at + self.window + min(1.0, 0.1 * self.window)",
+        "not_before = record.last_sent_at + self.window + self._margin",
         "not_before = record.last_sent_at",
         "tests/ledger/test_ledger_send.py::test_lost_answer_is_resent_after_the_window_with_the_same_client_ids",
     ),
@@ -453,22 +453,38 @@ MUTANTS: list[Mutant] = [
     Mutant(
         "intent written after the request left",
         L + "_send.py",
-        '        self.ledger.write_record(\n            record.batch, attempt, "intent",\n'
-        "            intent_lines(record.batch, attempt, now, record.entries, sent, record.digest,\n"
-        "                         lines, try_=self.try_number),\n        )  # fmt: skip\n",
-        "",
+        "            self._write_intent(record.batch, attempt, record.entries, sent, record.digest, "
+        "lines)\n",
+        "            pass\n",
         (
             "tests/ledger/test_kills_ledger.py::test_the_intent_is_on_disk_before_the_request_leaves",
         ),
         more=(
             (
-                "            answers = self.client.send_batch(batch)\n",
-                "            answers = self.client.send_batch(batch)\n"
-                '            self.ledger.write_record(record.batch, attempt, "intent", '
-                "intent_lines(record.batch, attempt, now, record.entries, sent, record.digest, "
-                "lines))\n",
+                "                if batch.retry_safe and number not in fresh:\n",
+                "                if False:\n",
+            ),
+            (
+                "            answers = self.client.send_batch(batch, on_sent)\n",
+                "            answers = self.client.send_batch(batch, on_sent)\n"
+                "            self._write_intent(record.batch, attempt, record.entries, sent, "
+                "record.digest, lines)\n",
             ),
         ),
+    ),
+    m(
+        "an intent planned ahead kept however late its request leaves",
+        L + "_send.py",
+        "if attempt > 1 or written is None or now - written > self._margin / 2:",
+        "if attempt > 1 or written is None:",
+        "tests/ledger/test_ledger_send.py::test_an_intent_planned_ahead_is_rewritten_when_its_request_leaves_late",
+    ),
+    m(
+        "a batch planned ahead but never sent left looking in flight",
+        L + "_records.py",
+        'elif head.get("result") == NOT_SENT_RESULT:',
+        'elif head.get("result") == "never":',
+        "tests/ledger/test_ledger_send.py::test_a_try_stopped_by_a_refusal_records_the_batch_planned_ahead_as_not_sent",
     ),
     m(
         "a 5xx during a send treated as refused (resent blindly)",

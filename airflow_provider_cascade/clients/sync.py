@@ -70,11 +70,14 @@ class CascadeClient:
         self.session.close()
 
     # -- one HTTP exchange ------------------------------------------------------------
-    def exchange(self, request: HttpRequest) -> HttpResponse | TransportFailure:
-        """One attempt, bounded in time (the deadline) and memory (the body cap)."""
+    def exchange(
+        self, request: HttpRequest, on_sent: Callable[[], object] | None = None
+    ) -> HttpResponse | TransportFailure:
+        """One attempt, bounded in time (the deadline) and memory (the body cap).
+        ``on_sent`` runs once the request has left, while the gateway works on it."""
         self.requests_made += 1
         error: CascadeError | None = None
-        with Guard(self.deadline) as guard:
+        with Guard(self.deadline, on_sent) as guard:
             try:
                 response = self._exchange(request, guard)
                 if not guard.expired:
@@ -123,10 +126,12 @@ class CascadeClient:
                 reader.feed(chunk)
             return HttpResponse(response.status_code, reader.body(), dict(response.headers))
 
-    def _fetch(self, request: HttpRequest, *, resend: bool) -> HttpResponse:
+    def _fetch(
+        self, request: HttpRequest, *, resend: bool, on_sent: Callable[[], object] | None = None
+    ) -> HttpResponse:
         retrying = Retrying(self.policy, resend=resend, repeat_window=self.repeat_window)
         while True:
-            step = retrying.after(self.exchange(request))
+            step = retrying.after(self.exchange(request, on_sent))
             if isinstance(step, HttpResponse):
                 return step
             if isinstance(step, CascadeError):
@@ -135,11 +140,15 @@ class CascadeClient:
             time.sleep(step)
 
     # -- sends ------------------------------------------------------------------------
-    def send_batch(self, batch: SendBatch) -> list[SendResult]:
+    def send_batch(
+        self, batch: SendBatch, on_sent: Callable[[], object] | None = None
+    ) -> list[SendResult]:
         """One logical send of one batch. Retried only when the request certainly never
         reached the gateway; otherwise the typed error (``may_have_sent``) goes to the
-        caller, who resends after the repeat window with the same client ids."""
-        return self.codec.parse_send(batch, self._fetch(batch.request, resend=False))
+        caller, who resends after the repeat window with the same client ids. ``on_sent``
+        runs once the request has left (the ledger plans its next batch meanwhile)."""
+        response = self._fetch(batch.request, resend=False, on_sent=on_sent)
+        return self.codec.parse_send(batch, response)
 
     def send(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[SendResult]:
         """Validate all, then ``send_batch`` strictly in sequence. On a failure the error

@@ -20,10 +20,27 @@ class Recipient:
     client_id_message: str | int | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "phone", check.phone("phone", self.phone))
-        object.__setattr__(
-            self, "client_id_message", check.client_id("client_id_message", self.client_id_message)
-        )
+        # The usual values (a str of ASCII digits in range) are checked inline: a campaign
+        # file builds millions of recipients. Anything else goes through the full rules,
+        # which also normalise (int to str, leading zeros of a client id).
+        phone = self.phone
+        if not (
+            phone.__class__ is str
+            and 7 <= len(phone) <= 15
+            and phone.isdigit()
+            and phone.isascii()
+            and phone[0] != "0"
+        ):
+            object.__setattr__(self, "phone", check.phone("phone", phone))
+        cid = self.client_id_message
+        if cid is not None and not (
+            cid.__class__ is str
+            and 0 < len(cid) <= 18  # 18 digits are always below 2**63
+            and cid.isdigit()
+            and cid.isascii()
+            and (cid[0] != "0" or len(cid) == 1)
+        ):
+            object.__setattr__(self, "client_id_message", check.client_id("client_id_message", cid))
 
     @classmethod
     def parse(cls, value: Any) -> Recipient:

@@ -13,7 +13,15 @@ from ._client_ids import stable_client_id
 from ._records import FORMAT, VERSION, Fate
 from ._send import LedgerInputChanged, LedgerSender, Totals
 from ._shards import split_recipients_file
-from ._sources import Plan, check_not_past, count_lines, read_messages, read_recipients
+from ._sources import (
+    Plan,
+    check_not_past,
+    count_lines,
+    count_plain_phones,
+    read_messages,
+    read_recipients,
+    recipient_items,
+)
 from ._store import REF_KEY, Ledger, default_root, storage_path, task_folder
 from ._wait import LedgerWatch, Progress, is_reference
 
@@ -31,10 +39,12 @@ __all__ = [
     "Totals",
     "check_not_past",
     "count_lines",
+    "count_plain_phones",
     "default_root",
     "is_reference",
     "read_messages",
     "read_recipients",
+    "recipient_items",
     "split_recipients_file",
     "stable_client_id",
     "storage_path",

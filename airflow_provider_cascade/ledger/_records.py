@@ -12,6 +12,8 @@ from typing import Any
 
 FORMAT = "cascade-ledger"
 VERSION = 1
+NOT_SENT_RESULT = "not_sent"
+"""An outcome's result when the intent's request certainly never left (the try stopped)."""
 
 
 class Fate(str, Enum):
@@ -168,6 +170,8 @@ class BatchRecord:
     last_sent_at: float = 0.0
     lines: list[str] | None = field(default=None, repr=False)
     """The entries' intent lines, formatted while the previous request was on the wire."""
+    intent_at: float | None = None
+    """When the first intent was written ahead of the request (in memory only)."""
 
     def fate(self, index: int) -> Fate:
         row = self.rows.get(index)
@@ -190,6 +194,7 @@ def fold(batch: int, files: Sequence[tuple[str, list[str]]]) -> BatchRecord:
     """
     record = BatchRecord(batch)
     pending: list[int] | None = None  # entries of the last whole intent still without outcome
+    before = 0.0  # when a request of the batch last reached the gateway, before this intent
     for _name, lines in files:
         parsed = _parse(lines)
         if parsed is None:
@@ -202,7 +207,10 @@ def fold(batch: int, files: Sequence[tuple[str, list[str]]]) -> BatchRecord:
             _close_in_flight(record, pending)
             pending = [int(x["i"]) for x in items]
             record.attempts = max(record.attempts, int(head["attempt"]))
-            record.last_sent_at = float(head["at"])
+            before, record.last_sent_at = record.last_sent_at, float(head["at"])
+        elif head.get("result") == NOT_SENT_RESULT:
+            pending = None  # the request never left: no copy at the gateway to wait out
+            record.last_sent_at = before
         else:
             pending = None
             record.last_sent_at = max(record.last_sent_at, float(head["at"]))

@@ -24,6 +24,7 @@ from ..gateway import (
 )
 from ..gateway.codec import Codec, SendBatch
 from ._records import (
+    NOT_SENT_RESULT,
     BatchRecord,
     Entry,
     Fate,
@@ -38,12 +39,15 @@ from ._store import Ledger
 
 UNTRACKED_NO_ID = "already sent earlier under this client id; the gateway gave no id to poll"
 UNTRACKED_NO_CID = "answer lost and no client id to resend safely: may have been sent, not resent"
+NOT_SENT = "not sent: the try stopped before this request"
 
 
 class BatchClient(Protocol):
     codec: Codec
 
-    def send_batch(self, batch: SendBatch) -> list[SendResult]: ...
+    def send_batch(
+        self, batch: SendBatch, on_sent: Callable[[], object] | None = None
+    ) -> list[SendResult]: ...
 
 
 class LedgerInputChanged(CascadeError):
@@ -77,9 +81,17 @@ class Totals:
                 "requests": self.requests}  # fmt: skip
 
     def add(self, rec: BatchRecord) -> None:
+        accepted = Fate.ACCEPTED
         for i, entry in enumerate(rec.entries):
             row = rec.rows.get(i)
             if row is None:
+                continue
+            if row.fate is accepted and row.members is None and row.id_message:
+                self.accepted += 1  # the usual row, counted inline
+                if row.already:
+                    self.already += 1
+                if self.keep_ids or len(self.ids) < 5:
+                    self.ids.append(row.id_message)
                 continue
             if row.members:
                 self.total += len(row.members) - 1
@@ -112,6 +124,8 @@ class _Planned:
     by_index: dict[int, Message]
     fingerprint: str
     lines: list[str]
+    intent_at: float | None = None
+    """When the planner wrote this batch's first intent (None: not written yet)."""
 
 
 _T = TypeVar("_T")
@@ -144,12 +158,17 @@ class _Ahead(Iterator[_T]):
             raise StopIteration
         return item
 
-    def close(self) -> None:
-        """Wait for the thread, then close the source (its file) here and now."""
+    def close(self) -> _T | None:
+        """Wait for the thread, then close the source (its file) here and now. Returns the
+        item produced ahead and never taken (the caller stopped early), if any."""
         self._pool.shutdown(wait=True)
         close = getattr(self._items, "close", None)
         if close is not None:
             close()
+        upcoming, self._upcoming = self._upcoming, None
+        if upcoming is None or upcoming.exception() is not None:
+            return None
+        return upcoming.result()
 
 
 @dataclass(order=True)
@@ -191,6 +210,8 @@ class LedgerSender:
         self.sleep = sleep
         self.progress_every = progress_every
         self.totals = Totals(keep_ids=keep_ids)
+        self._margin = min(1.0, 0.1 * repeat_window)
+        """A resend waits a window and this much after the last copy's recorded time."""
         self._queue: list[_Pending] = []
         self._requests_this_try: dict[int, int] = {}  # a new try starts its count afresh
         self._started = 0.0
@@ -203,15 +224,17 @@ class LedgerSender:
         existing = self.ledger.batches()
         self._started = self.clock()
         self._next_progress = self._started + self.progress_every
-        self._upcoming = _Ahead(self._plan(chunks))
+        self._upcoming = _Ahead(self._plan(chunks, fresh=frozenset(existing)))
         try:
             for planned in self._upcoming:
                 record = self._record(planned, existing.pop(planned.number, None))
                 self._advance(record, planned.batch, planned.by_index)
                 self._progress()
         finally:
-            self._upcoming.close()
+            unsent = self._upcoming.close()
             self._upcoming = None
+            if unsent is not None and unsent.intent_at is not None:
+                self._never_sent(unsent)
         self._drain()
         if existing:
             raise LedgerInputChanged(
@@ -220,10 +243,14 @@ class LedgerSender:
             )
         return self.totals
 
-    def _plan(self, chunks: Iterable[Chunk]) -> Iterator[_Planned]:
-        """Every batch with its entries, fingerprint and intent lines, ready to record and
-        send. Pure work (no I/O of the ledger's, nothing sent): :class:`_Ahead` runs it in a
-        thread while the previous request is on the wire."""
+    def _plan(self, chunks: Iterable[Chunk], fresh: frozenset[int]) -> Iterator[_Planned]:
+        """Every batch with its entries, fingerprint and intent lines, ready to send.
+        :class:`_Ahead` runs this in a thread while the previous request is on the wire, so
+        the first intent of a new batch is written here too, off the path between an answer
+        and the next request (nothing is sent from here). Not for a batch an earlier try
+        recorded (``fresh`` lists those), nor for one whose loss could not be resent (GET):
+        an intent whose request then never left must mean "perhaps sent" only where that
+        costs nothing but a resend under the same client ids."""
         number = 0
         for chunk in chunks:
             messages = [m for _, m in chunk]
@@ -233,7 +260,38 @@ class LedgerSender:
                 number += 1
                 entries = _entries(batch, globals_)
                 lines = [entry_line(i, e) for i, e in enumerate(entries)]
-                yield _Planned(number, batch, entries, by_index, digest(entries), lines)
+                planned = _Planned(number, batch, entries, by_index, digest(entries), lines)
+                if batch.retry_safe and number not in fresh:
+                    planned.intent_at = self._write_intent(
+                        number, 1, entries, range(len(entries)), planned.fingerprint, lines
+                    )
+                yield planned
+
+    def _write_intent(
+        self,
+        number: int,
+        attempt: int,
+        entries: list[Entry],
+        sent: Sequence[int],
+        fingerprint: str,
+        lines: list[str] | None,
+    ) -> float:
+        now = self.clock()
+        self.ledger.write_record(
+            number, attempt, "intent",
+            intent_lines(number, attempt, now, entries, sent, fingerprint, lines,
+                         try_=self.try_number),
+        )  # fmt: skip
+        return now
+
+    def _never_sent(self, planned: _Planned) -> None:
+        """The try stopped before this batch's request, whose intent the planner wrote:
+        record that it was not sent (the next try sends it under the same client ids)."""
+        rows = {i: Row(Fate.UNSENT, None, NOT_SENT) for i in range(len(planned.entries))}
+        self.ledger.write_record(
+            planned.number, 1, "outcome",
+            outcome_lines(planned.number, 1, self.clock(), NOT_SENT_RESULT, rows.items(), NOT_SENT),
+        )  # fmt: skip
 
     def _record(self, planned: _Planned, names: list[str] | None) -> BatchRecord:
         number = planned.number
@@ -248,7 +306,10 @@ class LedgerSender:
                     )
                 self.totals.resumed_batches += 1
                 return record
-        return BatchRecord(number, planned.entries, planned.fingerprint, lines=planned.lines)
+        return BatchRecord(
+            number, planned.entries, planned.fingerprint, lines=planned.lines,
+            intent_at=planned.intent_at,
+        )  # fmt: skip
 
     def _advance(self, record: BatchRecord, batch: SendBatch, by_index: dict[int, Message]) -> None:
         self.totals.batches += 1
@@ -273,7 +334,7 @@ class LedgerSender:
 
     def _schedule(self, record: BatchRecord, by_index: dict[int, Message]) -> None:
         messages = {e.message: by_index[e.message] for e in record.entries}
-        not_before = record.last_sent_at + self.window + min(1.0, 0.1 * self.window)
+        not_before = record.last_sent_at + self.window + self._margin
         heapq.heappush(self._queue, _Pending(not_before, record.batch, record, messages))
 
     def _drain(self) -> None:
@@ -328,19 +389,20 @@ class LedgerSender:
             raise CascadeError(f"batch {record.batch}: planned recipients and request differ")
         attempt = record.attempts + 1
         now = self.clock()
-        self.ledger.write_record(
-            record.batch, attempt, "intent",
-            intent_lines(record.batch, attempt, now, record.entries, sent, record.digest,
-                         lines, try_=self.try_number),
-        )  # fmt: skip
+        written, record.intent_at = record.intent_at, None
+        # The planner's intent stands if this request leaves well within the resend margin
+        # of its time (a resume then still waits a whole window after the real departure);
+        # after a slow answer it is written again, with the time of now.
+        if attempt > 1 or written is None or now - written > self._margin / 2:
+            self._write_intent(record.batch, attempt, record.entries, sent, record.digest, lines)
         record.attempts, record.last_sent_at = attempt, now
         self.totals.requests += 1
         self._requests_this_try[record.batch] = self._requests_this_try.get(record.batch, 0) + 1
-        if self._upcoming is not None:
-            self._upcoming.start()  # plan the next batch while this request is on the wire
+        # plan the next batch while the gateway works on this request
+        on_sent = self._upcoming.start if self._upcoming is not None else None
         result, error, rows = "answered", None, {}
         try:
-            answers = self.client.send_batch(batch)
+            answers = self.client.send_batch(batch, on_sent)
         except CascadeDuplicateRequestError as exc:
             result, error = "repeat", exc.text
             rows = dict.fromkeys(sent, Fate.IN_FLIGHT)
@@ -470,9 +532,21 @@ def _match(record: BatchRecord, sent: list[int], answers: list[SendResult]) -> d
     per recipient in request order, ``answer_missing`` where the gateway gave no row; a stored
     base gets the rows of its phones). Here those results only become ledger rows."""
     rows: dict[int, Row] = {}
+    entries = record.entries
+    if len(answers) == len(sent) and all(entries[i].base is None for i in sent):
+        # phones only (the usual request): one result each, in order; the common accepted
+        # answer becomes its row inline (a million of these per campaign)
+        ok = Fate.ACCEPTED
+        for i, a in zip(sent, answers, strict=True):
+            ident = a.id_message
+            if ident and a.error is None and not a.already_sent and not a.answer_missing:
+                rows[i] = Row(ok, ident)
+            else:
+                rows[i] = _row(a)
+        return rows
     queue = list(answers)
     for i in sent:
-        e = record.entries[i]
+        e = entries[i]
         if e.base is None:
             rows[i] = _row(queue.pop(0) if queue else None)
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
@@ -30,9 +31,10 @@ from ..ledger import (
     Plan,
     Totals,
     check_not_past,
+    count_plain_phones,
     default_root,
     read_messages,
-    read_recipients,
+    recipient_items,
     split_recipients_file,
     task_folder,
 )
@@ -189,15 +191,9 @@ class _CascadeSendOperator(BaseOperator):
             return plan.chunks(self._checked(self.feed(plan), codec))
 
         dry = replace(plan, derive_ids=False, repeats_skipped=0, samples=[])
-        planned, requests = self._dry_run(dry.chunks(self._checked(self.feed(dry), codec)), codec)
-        skipped = dry.repeats_skipped
+        planned, requests = self._dry_run(dry, codec)
         ledger = self._open_ledger(context)
         self.log.info("Cascade send: %s", self._describe(planned, requests, variant, ledger))
-        if skipped:
-            self.log.info(
-                "Cascade send: %d repeated phones skipped (each person is messaged once; "
-                "allow_repeats=True sends repeats), e.g. %s", skipped, ", ".join(dry.samples),
-            )  # fmt: skip
         ti = context["ti"]
         sender = LedgerSender(
             ledger,
@@ -209,6 +205,12 @@ class _CascadeSendOperator(BaseOperator):
             try_number=int(getattr(ti, "try_number", 1) or 1),
         )
         totals = sender.run(chunks())
+        if plan.repeats_skipped:
+            self.log.info(
+                "Cascade send: %d repeated phones skipped (each person is messaged once; "
+                "allow_repeats=True sends repeats), e.g. %s", plan.repeats_skipped,
+                ", ".join(plan.samples),
+            )  # fmt: skip
         self._checkpoint(context, ledger, "sent", totals)
         return self.report(context, ledger, totals)
 
@@ -219,12 +221,26 @@ class _CascadeSendOperator(BaseOperator):
             check_not_past(message, tz, now, "" if index == 0 else f"message[{index}].")
             yield index, message, recipients
 
-    @staticmethod
-    def _dry_run(chunks: Iterator[Chunk], codec: Any) -> tuple[int, int]:
+    def count_plain(self) -> int | None:
+        """Recipients counted by a check that needs no pass over them one by one (a plain
+        file of phones), else None. Subclasses that read files say."""
+        return None
+
+    def _dry_run(self, dry: Plan, codec: Any) -> tuple[int, int]:
         """Check everything before the first request leaves: bad input fails with nothing
         sent. Every recipient is validated; each message is encoded once, with its first chunk
         (the codec's checks for the variant), not once per request: a file of a million phones
-        is one message."""
+        is one message. Returns (recipients, requests); with a plain file of phones, repeats
+        are still among the recipients (the send skips them and says how many)."""
+        chunks = dry.chunks(self._checked(self.feed(dry), codec))
+        counted = self.count_plain()
+        if counted is not None:
+            with closing(chunks):
+                first = next(chunks, None)  # the message, its time and its first recipients
+            if first is None:
+                raise CascadeValidationError("phones", "nothing to send: no recipients")
+            per_chunk = len(codec.send_batches([m for _, m in first]))
+            return counted, -(-counted // dry.max_recipients) * per_chunk
         recipients = requests = 0
         checked = -1  # message indexes grow along the feed
         for chunk in chunks:
@@ -440,7 +456,7 @@ class CascadeSendMessageOperator(_CascadeSendOperator):
                 yield index, message, plan.recipients(index, message.recipients, "messages_file")
             return
         if self.recipients_file is not None:
-            rows = plan.recipients(0, read_recipients(self.recipients_file), "recipients_file")
+            rows = plan.recipients(0, recipient_items(self.recipients_file), "recipients_file")
             first = next(rows, None)
             if first is None:
                 raise CascadeValidationError("recipients_file", "holds no recipients")
@@ -457,6 +473,11 @@ class CascadeSendMessageOperator(_CascadeSendOperator):
         for index, message in enumerate(messages):
             where = "phones" if self.phones is not None else f"messages[{index}].phones"
             yield index, message, plan.recipients(index, message.recipients, where)
+
+    def count_plain(self) -> int | None:
+        if self.recipients_file is None:
+            return None
+        return count_plain_phones(self.recipients_file)
 
     def content_line(self) -> str:
         if self.channels is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -106,14 +107,61 @@ def test_an_unreadable_answer_is_recorded_before_the_next_batch_leaves(
 ) -> None:
     hook = make_hook(monkeypatch, gw, "json")
     gw.faults.garbage_next(1)  # JSON batch 1: unreadable, perhaps accepted
-    totals = send(hook, Ledger(str(tmp_path)), phones(30), per_request=10)
-    send_dir = tmp_path / "send"
-    outcome_1 = (send_dir / "0000001.001.outcome.jsonl").stat().st_mtime_ns
-    intent_2 = (send_dir / "0000002.001.intent.jsonl").stat().st_mtime_ns
-    assert outcome_1 <= intent_2
-    assert (send_dir / "0000001.002.intent.jsonl").exists()  # resent after the window
+    ledger = Ledger(str(tmp_path))
+    ledger.start()
+    watching = OutcomeWatchingClient(hook.client, tmp_path / "send")
+    sender = LedgerSender(ledger, watching, repeat_window=WINDOW, log=log)
+    totals = sender.run(feed(Plan(RUN_KEY, 10), phones(30)))
+    assert watching.seen == [[], ["0000001.001"], ["0000001.001", "0000002.001"], [
+        "0000001.001", "0000002.001", "0000003.001"]]  # fmt: skip
+    assert (tmp_path / "send" / "0000001.002.intent.jsonl").exists()  # resent after the window
     assert totals.accepted == 30 and set(gw.accepted_per_phone().values()) == {1}
     assert repeat_refusals(gw) == 0
+
+
+class OutcomeWatchingClient:
+    """The real client, noting at the moment each request leaves which requests' outcomes are
+    already recorded."""
+
+    def __init__(self, inner: Any, folder: Path) -> None:
+        self.inner, self.codec, self.folder = inner, inner.codec, folder
+        self.seen: list[list[str]] = []
+
+    def send_batch(self, batch: Any, on_sent: Any = None) -> Any:
+        outcomes = sorted(p.name[:11] for p in self.folder.glob("*.outcome.jsonl"))
+        self.seen.append(outcomes)
+        return self.inner.send_batch(batch, on_sent)
+
+
+def test_a_try_stopped_by_a_refusal_records_the_batch_planned_ahead_as_not_sent(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The planner writes the next batch's intent while a request is on the wire. When the
+    answer stops the try, that batch never left: its outcome says so, and the next try sends
+    it at once (no window to wait out: no copy of it is at the gateway)."""
+    hook = make_hook(monkeypatch, gw, "json")
+    refusal = json.dumps({"error": "Недостаточно средств"}).encode()  # no funds
+    gw.faults.reply_next(refusal, content_type="application/json")
+    with pytest.raises(CascadeGatewayError):
+        send(hook, Ledger(str(tmp_path)), phones(30), per_request=10)
+    names = sorted(p.name for p in (tmp_path / "send").iterdir())
+    assert names == ["0000001.001.intent.jsonl", "0000001.001.outcome.jsonl",
+                     "0000002.001.intent.jsonl", "0000002.001.outcome.jsonl"]  # fmt: skip
+    outcome = [json.loads(x) for x in (tmp_path / "send" / names[3]).read_text().splitlines()]
+    assert outcome[0]["result"] == "not_sent" and {x["fate"] for x in outcome[1:-1]} == {"unsent"}
+    assert len(gw.requests) == 1
+
+    waits: list[tuple[int, float]] = []
+    second = LedgerSender(
+        Ledger(str(tmp_path)), hook.client, repeat_window=WINDOW, log=log,
+        sleep=lambda s: (waits.append((len(gw.requests), s)), time.sleep(s)),
+    )  # fmt: skip
+    totals = second.run(feed(Plan(RUN_KEY, 10), phones(30)))
+    assert totals.accepted == 30 and set(gw.accepted_per_phone().values()) == {1}
+    assert repeat_refusals(gw) == 0
+    # batch 3 (fresh) and batch 2 (never left) went at once; only the refused batch 1, which
+    # did reach the gateway, waited out the window
+    assert [n for n, _ in waits] == [3]
 
 
 class Crash(BaseException):
@@ -126,9 +174,9 @@ class CrashAfterRequest:
     def __init__(self, inner: Any, crash_on: int) -> None:
         self.inner, self.codec, self.crash_on, self.calls = inner, inner.codec, crash_on, 0
 
-    def send_batch(self, batch: Any) -> Any:
+    def send_batch(self, batch: Any, on_sent: Any = None) -> Any:
         self.calls += 1
-        answer = self.inner.send_batch(batch)
+        answer = self.inner.send_batch(batch, on_sent)
         if self.calls == self.crash_on:
             raise Crash
         return answer
@@ -151,9 +199,45 @@ def test_resume_after_a_crash_sends_nobody_twice(
     totals = second.run(feed(Plan(RUN_KEY, 100), numbers))
     assert totals.accepted == 500 and totals.untracked == 0
     assert set(gw.accepted_per_phone().values()) == {1} and len(gw.accepted_per_phone()) == 500
-    assert totals.resumed_batches == 3 and repeat_refusals(gw) == 0
+    # 3 batches recorded, and batch 4, planned ahead with its intent, recorded as not sent
+    assert totals.resumed_batches == 4 and repeat_refusals(gw) == 0
     # batch 3 was accepted but unrecorded: resent, the gateway gave the earlier ids back
     assert sorted(totals.ids) == sorted(d.id_message for d in gw.deliveries)
+
+
+class SlowThenCrash:
+    """Request 1's answer is taken late (its batch-2 intent, planned ahead, grows old), then
+    the process dies right after request 2 reached the gateway."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.codec, self.calls = inner, inner.codec, 0
+
+    def send_batch(self, batch: Any, on_sent: Any = None) -> Any:
+        self.calls += 1
+        answer = self.inner.send_batch(batch, on_sent)
+        if self.calls == 1:
+            time.sleep(WINDOW * 2 / 3)
+        if self.calls == 2:
+            raise Crash
+        return answer
+
+
+def test_an_intent_planned_ahead_is_rewritten_when_its_request_leaves_late(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A resume waits a window after the time in the intent: that time must not be much
+    earlier than the request's real departure, or the resend is a repeat inside the window."""
+    hook = make_hook(monkeypatch, gw, "json")
+    ledger = Ledger(str(tmp_path))
+    ledger.start()
+    with pytest.raises(Crash):
+        LedgerSender(ledger, SlowThenCrash(hook.client), repeat_window=WINDOW, log=log).run(
+            feed(Plan(RUN_KEY, 10), phones(30))
+        )
+    second = LedgerSender(Ledger(str(tmp_path)), hook.client, repeat_window=WINDOW, log=log)
+    totals = second.run(feed(Plan(RUN_KEY, 10), phones(30)))
+    assert totals.accepted == 30 and set(gw.accepted_per_phone().values()) == {1}
+    assert repeat_refusals(gw) == 0
 
 
 def test_a_resumed_try_refuses_a_changed_input(
