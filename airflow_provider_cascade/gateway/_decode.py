@@ -139,7 +139,7 @@ def send_row(row: Mapping[str, Any], text: str | None = None) -> SendResult:
                     continue
             channel_ids[channel] = value
     count = get("count_message")
-    if count.__class__ is str and count.isdigit() and count.isascii():
+    if count.__class__ is str and len(count) < 19 and count.isdigit() and count.isascii():
         parts: int | None = int(count)
     else:
         parts = _count(row, "count_message")
@@ -489,9 +489,12 @@ def _count(row: Mapping[str, Any], key: str) -> int | None:
     value = _text(row, key)
     if value is None:
         return None
-    if not is_id(value):
-        raise CascadeResponseError(f"{key} must be a whole number, got {value!r:.40}")
-    return int(value)
+    if is_id(value):
+        try:
+            return int(value)
+        except ValueError:
+            pass  # more digits than int() reads (4,300): no count
+    raise CascadeResponseError(f"{key} must be a whole number, got {value!r:.40}")
 
 
 def _decimal(key: str, value: Any) -> Decimal:

@@ -260,3 +260,29 @@ def test_channel_id_0_is_no_id_on_either_path(variant: str) -> None:
         body = json_body(order) if variant == "json" else xml_body(order)
         results = codec.parse_send(batch, HttpResponse(200, body))
         assert [r.channel_ids for r in results] == want
+
+
+@pytest.mark.parametrize("variant", ["json", "xml"])
+@pytest.mark.parametrize("count", ["1" * 5000, "0" * 4000 + "1" * 400])
+def test_an_absurd_part_count_is_a_typed_error(variant: str, count: str) -> None:
+    """int() refuses a text of more than 4,300 digits with a ValueError: the answer must
+    still fail as a CascadeResponseError naming the field, in a send and a status answer
+    (a JSON number that long is already refused by json.loads as not JSON)."""
+    recipients = [Recipient("79000000001", 11)]
+    codec = JsonCodec(SETTINGS) if variant == "json" else XmlCodec(SETTINGS)
+    batch = batch_of(codec, recipients)
+    row = {**usual_row(0, recipients[0]), "count_message": count}
+    body = json_body([row]) if variant == "json" else xml_body([row])
+    with pytest.raises(CascadeResponseError, match="count_message"):
+        codec.parse_send(batch, HttpResponse(200, body))
+    (state_batch,) = codec.state_batches(["1"])
+    state = {"id_message": "1", "state": "deliver", "num_parts_sms": count}
+    if variant == "json":
+        body = json.dumps({"state": [state]}).encode()
+    else:
+        root = etree.Element("response")
+        attrs = {k: str(v) for k, v in state.items() if k != "state"}
+        etree.SubElement(root, "state", attrs).text = "deliver"
+        body = etree.tostring(root, encoding="utf-8")
+    with pytest.raises(CascadeResponseError, match="num_parts_sms"):
+        codec.parse_state(state_batch, HttpResponse(200, body))
