@@ -13,7 +13,6 @@ from ._errors import CascadeValidationError
 from ._fields import channels_from_gateway
 from ._timefmt import check_time_send
 
-
 _MAX_CLIENT_ID_TEXT = str(check.MAX_CLIENT_ID)  # 19 digits: compared as text at that length
 
 
