@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
+from ..clients._gc import older_objects_frozen
 from ..gateway import (
     CascadeDuplicateRequestError,
     CascadeError,
@@ -224,6 +225,10 @@ class LedgerSender:
 
     # -- the whole send ---------------------------------------------------------------------
     def run(self, chunks: Iterable[Chunk]) -> Totals:
+        with older_objects_frozen():
+            return self._run(chunks)
+
+    def _run(self, chunks: Iterable[Chunk]) -> Totals:
         existing = self.ledger.batches()
         self._started = self.clock()
         self._next_progress = self._started + self.progress_every
