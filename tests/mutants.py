@@ -461,7 +461,7 @@ MUTANTS: list[Mutant] = [
         ),
         more=(
             (
-                "                if batch.retry_safe and number not in fresh:\n",
+                "                if batch.retry_safe and number not in recorded:\n",
                 "                if False:\n",
             ),
             (

@@ -25,6 +25,7 @@ from ..gateway import (
 from ..gateway.codec import Codec, HttpRequest, HttpResponse, SendBatch, StateBatch
 from ._body import ACCEPT_ENCODING, CHUNK, BadEncoding, BodyReader
 from ._deadline import DeadlineAdapter, Guard
+from ._gc import older_objects_frozen
 from ._log_redaction import install as _redact_http_logs
 from ._policy import Failure, Retrying, RetryPolicy, TransportFailure, classify
 from ._safety import attach_partial_results, warn_if_insecure
@@ -154,12 +155,13 @@ class CascadeClient:
         """Validate all, then ``send_batch`` strictly in sequence. On a failure the error
         carries ``partial_results``: the results of the batches completed before it."""
         results: list[SendResult] = []
-        for batch in self.codec.send_batches(messages):
-            try:
-                results.extend(self.send_batch(batch))
-            except CascadeError as exc:
-                attach_partial_results(exc, results)
-                raise
+        with older_objects_frozen():
+            for batch in self.codec.send_batches(messages):
+                try:
+                    results.extend(self.send_batch(batch))
+                except CascadeError as exc:
+                    attach_partial_results(exc, results)
+                    raise
         return results
 
     # -- status queries ---------------------------------------------------------------

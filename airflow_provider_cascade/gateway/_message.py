@@ -13,6 +13,8 @@ from ._errors import CascadeValidationError
 from ._fields import channels_from_gateway
 from ._timefmt import check_time_send
 
+_MAX_CLIENT_ID_TEXT = str(check.MAX_CLIENT_ID)  # 19 digits: compared as text at that length
+
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
@@ -35,10 +37,10 @@ class Recipient:
         cid = self.client_id_message
         if cid is not None and not (
             cid.__class__ is str
-            and 0 < len(cid) <= 18  # 18 digits are always below 2**63
             and cid.isdigit()
             and cid.isascii()
             and (cid[0] != "0" or len(cid) == 1)
+            and (len(cid) < 19 or (len(cid) == 19 and cid <= _MAX_CLIENT_ID_TEXT))
         ):
             object.__setattr__(self, "client_id_message", check.client_id("client_id_message", cid))
 

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 FORMAT = "cascade-ledger"
 VERSION = 1
@@ -36,9 +36,10 @@ class Fate(str, Enum):
         return self in (Fate.ACCEPTED, Fate.UNTRACKED, Fate.REJECTED)
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One recipient (or one stored base) of a batch, as planned before its first request."""
+class Entry(NamedTuple):
+    """One recipient (or one stored base) of a batch, as planned before its first request.
+    A named tuple: a million are built per million recipients, at a fifth of the cost of a
+    frozen dataclass."""
 
     message: int
     phone: str | None = None

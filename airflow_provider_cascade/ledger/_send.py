@@ -7,10 +7,10 @@ import heapq
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
+from ..clients._gc import older_objects_frozen
 from ..gateway import (
     CascadeDuplicateRequestError,
     CascadeError,
@@ -132,43 +132,47 @@ _T = TypeVar("_T")
 
 
 class _Ahead(Iterator[_T]):
-    """``items``, the next one produced in a worker thread while the caller sends this one:
-    planning batch i+1 (reading the file, client ids, encoding) overlaps request i on the
-    wire. :meth:`start` is called once the request is written to the ledger and about to
-    leave, so the thread computes while the caller waits for the answer, not while the caller
-    needs the GIL for its own file and socket calls (each wait for the GIL can cost the
-    interpreter's switch interval, 5 ms). Nothing is sent from the thread; errors (bad input)
-    surface at the item."""
+    """``items``, the next one produced when :meth:`start` is called: the client calls it
+    once a request has left (``on_sent``), so planning batch i+1 (reading the file, client
+    ids, encoding, its intent) runs while the gateway works on request i, in this thread,
+    before it waits for the answer. No second thread: nothing competes for the GIL with the
+    path from an answer to the next request. An error (bad input) surfaces at the item, not
+    inside the request."""
 
     def __init__(self, items: Iterator[_T]) -> None:
         self._items = items
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cascade-plan")
-        self._upcoming: Future[_T | None] | None = None
+        self._started = False
+        self._item: _T | None = None
+        self._error: Exception | None = None
 
     def start(self) -> None:
-        if self._upcoming is None:
-            self._upcoming = self._pool.submit(next, self._items, None)
+        if self._started:
+            return
+        self._started = True
+        try:
+            self._item = next(self._items, None)
+        except Exception as exc:  # raised at __next__, outside the request
+            self._error = exc
 
     def __next__(self) -> _T:
         self.start()
-        assert self._upcoming is not None
-        upcoming, self._upcoming = self._upcoming, None
-        item = upcoming.result()
+        self._started = False
+        item, self._item = self._item, None
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
         if item is None:
             raise StopIteration
         return item
 
     def close(self) -> _T | None:
-        """Wait for the thread, then close the source (its file) here and now. Returns the
-        item produced ahead and never taken (the caller stopped early), if any."""
-        self._pool.shutdown(wait=True)
+        """Close the source (its file) here and now. Returns the item produced ahead and
+        never taken (the caller stopped early), if any."""
         close = getattr(self._items, "close", None)
         if close is not None:
             close()
-        upcoming, self._upcoming = self._upcoming, None
-        if upcoming is None or upcoming.exception() is not None:
-            return None
-        return upcoming.result()
+        item, self._item = self._item, None
+        return item
 
 
 @dataclass(order=True)
@@ -221,10 +225,14 @@ class LedgerSender:
 
     # -- the whole send ---------------------------------------------------------------------
     def run(self, chunks: Iterable[Chunk]) -> Totals:
+        with older_objects_frozen():
+            return self._run(chunks)
+
+    def _run(self, chunks: Iterable[Chunk]) -> Totals:
         existing = self.ledger.batches()
         self._started = self.clock()
         self._next_progress = self._started + self.progress_every
-        self._upcoming = _Ahead(self._plan(chunks, fresh=frozenset(existing)))
+        self._upcoming = _Ahead(self._plan(chunks, recorded=frozenset(existing)))
         try:
             for planned in self._upcoming:
                 record = self._record(planned, existing.pop(planned.number, None))
@@ -243,12 +251,12 @@ class LedgerSender:
             )
         return self.totals
 
-    def _plan(self, chunks: Iterable[Chunk], fresh: frozenset[int]) -> Iterator[_Planned]:
+    def _plan(self, chunks: Iterable[Chunk], recorded: frozenset[int]) -> Iterator[_Planned]:
         """Every batch with its entries, fingerprint and intent lines, ready to send.
-        :class:`_Ahead` runs this in a thread while the previous request is on the wire, so
+        :class:`_Ahead` runs this while the previous request is with the gateway, so
         the first intent of a new batch is written here too, off the path between an answer
         and the next request (nothing is sent from here). Not for a batch an earlier try
-        recorded (``fresh`` lists those), nor for one whose loss could not be resent (GET):
+        recorded (``recorded`` lists those), nor for one whose loss could not be resent (GET):
         an intent whose request then never left must mean "perhaps sent" only where that
         costs nothing but a resend under the same client ids."""
         number = 0
@@ -261,7 +269,7 @@ class LedgerSender:
                 entries = _entries(batch, globals_)
                 lines = [entry_line(i, e) for i, e in enumerate(entries)]
                 planned = _Planned(number, batch, entries, by_index, digest(entries), lines)
-                if batch.retry_safe and number not in fresh:
+                if batch.retry_safe and number not in recorded:
                     planned.intent_at = self._write_intent(
                         number, 1, entries, range(len(entries)), planned.fingerprint, lines
                     )
