@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
@@ -65,6 +66,7 @@ class CascadeClient:
         self.repeat_window = repeat_window
         self.throttle = GetStateThrottle(repeat_window)
         self.requests_made = 0
+        self._env_by_host: dict[tuple[str, str], Mapping[str, Any]] = {}
         warn_if_insecure(codec.settings, verify)
 
     def close(self) -> None:
@@ -109,9 +111,7 @@ class CascadeClient:
                 request.method, url, headers=headers, data=request.body, auth=_as_given
             )
         )
-        env: Mapping[str, Any] = self.session.merge_environment_settings(
-            url, {}, True, self.verify, None
-        )
+        env = self._environment(url)
         connect, read = self.timeout
         timeout = (min(connect, guard.remaining()), min(read, guard.remaining()))
         adapter = self.session.get_adapter(url)
@@ -126,6 +126,17 @@ class CascadeClient:
             while chunk := response.raw.read(CHUNK, decode_content=False):
                 reader.feed(chunk)
             return HttpResponse(response.status_code, reader.body(), dict(response.headers))
+
+    def _environment(self, url: str) -> Mapping[str, Any]:
+        """Proxies and certificate settings from the environment, read once per host: reading
+        them walks every environment variable, a quarter of a millisecond per request."""
+        key = urlsplit(url)[:2]
+        env = self._env_by_host.get(key)
+        if env is None:
+            env = self._env_by_host[key] = self.session.merge_environment_settings(
+                url, {}, True, self.verify, None
+            )
+        return env
 
     def _fetch(
         self, request: HttpRequest, *, resend: bool, on_sent: Callable[[], object] | None = None

@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from ..clients._gc import older_objects_frozen
@@ -222,6 +223,7 @@ class LedgerSender:
         self._next_progress = 0.0
         self._planned = 0
         self._upcoming: _Ahead[_Planned] | None = None
+        self._later: list[Callable[[], None]] = []
 
     # -- the whole send ---------------------------------------------------------------------
     def run(self, chunks: Iterable[Chunk]) -> Totals:
@@ -243,6 +245,7 @@ class LedgerSender:
             self._upcoming = None
             if unsent is not None and unsent.intent_at is not None:
                 self._never_sent(unsent)
+        self._catch_up()
         self._drain()
         if existing:
             raise LedgerInputChanged(
@@ -322,6 +325,9 @@ class LedgerSender:
     def _advance(self, record: BatchRecord, batch: SendBatch, by_index: dict[int, Message]) -> None:
         self.totals.batches += 1
         self._planned += len(record.entries)
+        if record.attempts == 0:  # a new batch: every entry goes, nothing to look up
+            self._send(record, batch, None, by_index)
+            return
         in_flight = record.indexes(Fate.IN_FLIGHT)
         unsent = record.indexes(Fate.UNSENT)
         if in_flight and not batch.retry_safe:
@@ -406,8 +412,8 @@ class LedgerSender:
         record.attempts, record.last_sent_at = attempt, now
         self.totals.requests += 1
         self._requests_this_try[record.batch] = self._requests_this_try.get(record.batch, 0) + 1
-        # plan the next batch while the gateway works on this request
-        on_sent = self._upcoming.start if self._upcoming is not None else None
+        # plan the next batch, and count the last one, while the gateway works on this one
+        on_sent = self._while_away if self._upcoming is not None else None
         result, error, rows = "answered", None, {}
         try:
             answers = self.client.send_batch(batch, on_sent)
@@ -427,6 +433,9 @@ class LedgerSender:
         else:
             matched = _match(record, sent, answers)
             self._write_outcome(record, attempt, result, None, matched)
+            if requeue:  # bookkeeping only: done while the next request is with the gateway
+                self._later.append(partial(self._after, record, by_index, requeue))
+                return
             return self._after(record, by_index, requeue)
         self.log.warning(
             "Cascade send: batch %d (%d recipients) %s: %s", record.batch, len(sent),
@@ -435,6 +444,18 @@ class LedgerSender:
         self._write_outcome(record, attempt, result, error,
                             {i: Row(f, None, error) for i, f in rows.items()})  # fmt: skip
         self._after(record, by_index, requeue)
+
+    def _while_away(self) -> None:
+        """Called once a request has left: the work that need not stand between an answer
+        and the next request (counting the previous batch, planning the next one)."""
+        self._catch_up()
+        if self._upcoming is not None:
+            self._upcoming.start()
+
+    def _catch_up(self) -> None:
+        later, self._later = self._later, []
+        for step in later:
+            step()
 
     def _after(self, record: BatchRecord, by_index: dict[int, Message], requeue: bool) -> None:
         in_flight = record.indexes(Fate.IN_FLIGHT)
