@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-from ..clients._gc import older_objects_frozen
+from ..clients._gc import CollectWhileAway, older_objects_frozen
 from ..gateway import (
     CascadeDuplicateRequestError,
     CascadeError,
@@ -224,10 +224,11 @@ class LedgerSender:
         self._planned = 0
         self._upcoming: _Ahead[_Planned] | None = None
         self._later: list[Callable[[], None]] = []
+        self._collector = CollectWhileAway()
 
     # -- the whole send ---------------------------------------------------------------------
     def run(self, chunks: Iterable[Chunk]) -> Totals:
-        with older_objects_frozen():
+        with older_objects_frozen(), self._collector:
             return self._run(chunks)
 
     def _run(self, chunks: Iterable[Chunk]) -> Totals:
@@ -448,9 +449,13 @@ class LedgerSender:
     def _while_away(self) -> None:
         """Called once a request has left: the work that need not stand between an answer
         and the next request (counting the previous batch, planning the next one)."""
-        self._catch_up()
-        if self._upcoming is not None:
-            self._upcoming.start()
+        self._collector.away()
+        try:
+            self._catch_up()
+            if self._upcoming is not None:
+                self._upcoming.start()
+        finally:
+            self._collector.back()
 
     def _catch_up(self) -> None:
         later, self._later = self._later, []

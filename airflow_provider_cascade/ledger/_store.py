@@ -7,6 +7,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator
+from functools import cached_property
 from typing import Any
 from urllib.parse import quote
 
@@ -65,7 +66,17 @@ class Ledger:
             self._write(manifest, [json.dumps({"format": FORMAT, "version": VERSION, **meta})])
 
     def write_record(self, batch: int, attempt: int, kind: str, lines: Iterable[str]) -> None:
-        self._write(self._send / f"{batch:07d}.{attempt:03d}.{kind}.jsonl", lines)
+        data = "".join([line + "\n" for line in lines]).encode("utf-8")
+        fs, folder = self._records_at
+        with fs.open(f"{folder}/{batch:07d}.{attempt:03d}.{kind}.jsonl", "wb") as f:
+            f.write(data)
+
+    @cached_property
+    def _records_at(self) -> tuple[Any, str]:
+        """The send folder's filesystem and path: records are written through it directly,
+        one per request on the path from an answer to the next request (a path object and a
+        text layer per write cost as much as the write itself on a local disk)."""
+        return self._send.fs, self._send.path
 
     def write_json(self, name: str, value: Any) -> None:
         self._write(self.root / name, [json.dumps(value, ensure_ascii=False, indent=1)])
