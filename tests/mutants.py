@@ -473,6 +473,14 @@ MUTANTS: list[Mutant] = [
         ),
     ),
     m(
+        "an answer about an earlier copy taken for a plain acceptance",
+        L + "_send.py",
+        "if not ident or a.error is not None or a.already_sent or a.answer_missing or a.base:",
+        "if not ident or a.answer_missing or a.base:",
+        "tests/ledger/test_ledger_send.py::test_a_second_ledger_for_the_same_run_is_saved_by_the_client_ids",
+        "tests/ledger/test_kills_ledger.py::test_already_sent_without_an_id_is_untracked_not_accepted",
+    ),
+    m(
         "an intent planned ahead kept however late its request leaves",
         L + "_send.py",
         "if attempt > 1 or written is None or now - written > self._margin / 2:",

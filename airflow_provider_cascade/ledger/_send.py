@@ -30,6 +30,7 @@ from ._records import (
     Entry,
     Fate,
     Row,
+    accepted_lines,
     digest,
     entry_line,
     intent_lines,
@@ -432,11 +433,18 @@ class LedgerSender:
                                 {i: Row(Fate.UNSENT, None, exc.text) for i in sent})  # fmt: skip
             raise
         else:
-            matched = _match(record, sent, answers)
-            self._write_outcome(record, attempt, result, None, matched)
-            if requeue:  # bookkeeping only: done while the next request is with the gateway
-                self._later.append(partial(self._after, record, by_index, requeue))
+            ids = _plain_acceptance(sent, answers)
+            if ids is not None and requeue:  # the usual answer: every recipient accepted
+                now = self.clock()
+                self.ledger.write_record(
+                    record.batch, attempt, "outcome",
+                    accepted_lines(record.batch, attempt, now, result, zip(sent, ids, strict=True)),
+                )  # fmt: skip
+                record.last_sent_at = now
+                # rows and counts are bookkeeping: made while the next request is away
+                self._later.append(partial(self._accepted, record, sent, ids, by_index))
                 return
+            self._write_outcome(record, attempt, result, None, _match(record, sent, answers))
             return self._after(record, by_index, requeue)
         self.log.warning(
             "Cascade send: batch %d (%d recipients) %s: %s", record.batch, len(sent),
@@ -445,6 +453,13 @@ class LedgerSender:
         self._write_outcome(record, attempt, result, error,
                             {i: Row(f, None, error) for i, f in rows.items()})  # fmt: skip
         self._after(record, by_index, requeue)
+
+    def _accepted(
+        self, record: BatchRecord, sent: list[int], ids: list[str], by_index: dict[int, Message]
+    ) -> None:
+        ok = Fate.ACCEPTED
+        record.rows.update({i: Row(ok, ident) for i, ident in zip(sent, ids, strict=True)})
+        self._after(record, by_index, True)
 
     def _while_away(self) -> None:
         """Called once a request has left: the work that need not stand between an answer
@@ -559,6 +574,22 @@ def _positions(record: BatchRecord) -> dict[tuple[Any, ...], int]:
         key = ("b", e.base) if e.base is not None else ("r", e.phone, e.cid)
         out.setdefault(key, i)
     return out
+
+
+def _plain_acceptance(sent: list[int], answers: list[SendResult]) -> list[str] | None:
+    """The ids, in request order, when the answer accepted every recipient of the request
+    plainly (an id of ASCII digits each, no error, no earlier copy, no base): the usual answer,
+    recorded without a row object per recipient. None for anything else."""
+    if len(answers) != len(sent):
+        return None
+    ids: list[str] = []
+    for a in answers:
+        ident = a.id_message
+        if not ident or a.error is not None or a.already_sent or a.answer_missing or a.base:
+            return None
+        ids.append(ident)
+    joined = "".join(ids)
+    return ids if joined.isdigit() and joined.isascii() else None
 
 
 def _match(record: BatchRecord, sent: list[int], answers: list[SendResult]) -> dict[int, Row]:

@@ -17,6 +17,7 @@ from airflow_provider_cascade.ledger._client_ids import client_id_maker
 from airflow_provider_cascade.ledger._records import (
     Entry,
     Row,
+    accepted_lines,
     digest,
     entry_line,
     intent_lines,
@@ -113,3 +114,13 @@ def test_plan_validates_each_recipient_once_and_names_the_item() -> None:
         with pytest.raises(CascadeValidationError, match=rule) as info:
             list(Plan(("d", "r", "t", -1), 10).recipients(0, ["79000000009", bad], "phones"))
         assert info.value.field == "phones" and "item 2" in info.value.rule
+
+
+def test_the_accepted_outcome_equals_the_plain_one() -> None:
+    rows = [(0, Row(Fate.ACCEPTED, "777")), (5, Row(Fate.ACCEPTED, "9001234567"))]
+    plain_lines = list(outcome_lines(3, 2, 5.0, "answered", rows))
+    fast = accepted_lines(3, 2, 5.0, "answered", [(0, "777"), (5, "9001234567")])
+    assert fast == plain_lines
+    assert accepted_lines(3, 2, 5.0, "answered", []) == list(
+        outcome_lines(3, 2, 5.0, "answered", [])
+    )

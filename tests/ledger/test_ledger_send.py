@@ -71,6 +71,10 @@ def test_lost_answer_is_resent_after_the_window_with_the_same_client_ids(
     assert repeat_refusals(gw) == 0  # the resend waited out the window
     assert sorted(totals.ids) == sorted(d.id_message for d in gw.deliveries)
     assert totals.resent == 100 and totals.requests == 4
+    # the resend's answer is about the earlier copies: recorded as such, counted as such
+    assert totals.already == 100
+    resent = (tmp_path / "send" / "0000001.002.outcome.jsonl").read_text().splitlines()[1:-1]
+    assert all(json.loads(x).get("already") is True for x in resent) and len(resent) == 100
 
 
 def test_get_lost_answer_is_untracked_never_resent(
@@ -238,6 +242,21 @@ def test_an_intent_planned_ahead_is_rewritten_when_its_request_leaves_late(
     totals = second.run(feed(Plan(RUN_KEY, 10), phones(30)))
     assert totals.accepted == 30 and set(gw.accepted_per_phone().values()) == {1}
     assert repeat_refusals(gw) == 0
+
+
+def test_a_second_ledger_for_the_same_run_is_saved_by_the_client_ids(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The ledger moved between tries (its setting changed, no task state store): the new one
+    is empty, but the client ids are the run's own, so the gateway sends nobody twice and
+    answers with the earlier ids; the send records them as earlier copies, not new ones."""
+    hook = make_hook(monkeypatch, gw, "json")
+    first = send(hook, Ledger(str(tmp_path / "a")), phones(30), per_request=10)
+    time.sleep(WINDOW * 1.2)  # not an identical request inside the window: per-row answers
+    second = send(hook, Ledger(str(tmp_path / "b")), phones(30), per_request=10)
+    assert first.accepted == second.accepted == 30 and first.already == 0
+    assert second.already == 30 and sorted(second.ids) == sorted(first.ids)
+    assert set(gw.accepted_per_phone().values()) == {1} and repeat_refusals(gw) == 0
 
 
 def test_a_resumed_try_refuses_a_changed_input(
