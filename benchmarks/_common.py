@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -51,6 +52,31 @@ def timed(fn: Callable[[], T]) -> tuple[float, T]:
     t0 = time.perf_counter()
     result = fn()
     return time.perf_counter() - t0, result
+
+
+def paired(
+    floor: Callable[[], Any], provider: Callable[[], Any], pairs: int, before: Callable[[], Any]
+) -> tuple[list[float], list[float], Any]:
+    """Floor and provider timed back to back ``pairs`` times (``before`` each run): on a
+    shared machine whose speed drifts by 2x within minutes, the ratio of each pair is what
+    holds still. Returns both lists of seconds and the provider's last result."""
+    floors: list[float] = []
+    providers: list[float] = []
+    result: Any = None
+    for _ in range(pairs):
+        before()
+        floors.append(timed(floor)[0])
+        before()
+        elapsed, result = timed(provider)
+        providers.append(elapsed)
+    return floors, providers, result
+
+
+def pair_ratio(floors: list[float], providers: list[float]) -> tuple[float, str]:
+    """The median of the pairs' ratios, and a note with their spread."""
+    ratios = sorted(p / f for p, f in zip(providers, floors, strict=True))
+    note = f"median of {len(ratios)} back-to-back pairs (pairs {ratios[0]:.2f}-{ratios[-1]:.2f})"
+    return statistics.median(ratios), note
 
 
 def best_of(n: int, fn: Callable[[], Any]) -> float:

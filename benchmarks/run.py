@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import json
 import platform
+import statistics
 import time
 from typing import Any
 
@@ -20,9 +20,19 @@ import requests
 
 from airflow_provider_cascade.gateway import SMS, LoginPassword, Message, Recipient, Viber
 from airflow_provider_cascade.gateway.codec import CodecSettings, HttpResponse, make_codec
-from benchmarks._common import best_of, conn_env, emulator_process, peak_memory_mb, timed
+from benchmarks._common import (
+    best_of,
+    conn_env,
+    emulator_process,
+    pair_ratio,
+    paired,
+    peak_memory_mb,
+    timed,
+)
 
 ROWS: list[dict[str, Any]] = []
+PAIRS = 5
+"""Back-to-back floor and provider runs per send benchmark (2 with --small)."""
 
 
 def row(name: str, value: float, unit: str, baseline: float | None = None, note: str = "",
@@ -71,18 +81,16 @@ def bulk_send(url: str, n: int, protocol: str, prefixes: list[str]) -> None:
                 b.request.url, data=b.request.body, headers=dict(b.request.headers)
             ).content
 
-    floor_s = provider_s = float("inf")
-    results: list[Any] = []
-    for _ in range(3):  # alternate, keep the best of each
-        reset(url)
-        floor_s = min(floor_s, timed(floor)[0])
-        reset(url)
-        elapsed, results = timed(lambda: hook.send(messages))
-        provider_s = min(provider_s, elapsed)
+    floors, providers, results = paired(
+        floor, lambda: hook.send(messages), PAIRS, lambda: reset(url)
+    )
     assert len(results) == n and all(r.accepted for r in results)
+    ratio, spread = pair_ratio(floors, providers)
+    provider_s, floor_s = statistics.median(providers), statistics.median(floors)
     row(f"bulk send {n:,} recipients ({protocol.upper()})", provider_s, "s", floor_s,
         f"{n / provider_s:,.0f} recipients/s, {len(floor_batches)} requests; floor: bare requests.Session "
-        "posting the same pre-encoded bodies; best of 3, emulator reset before each run")  # fmt: skip
+        f"posting the same pre-encoded bodies; {spread}, emulator reset before each run",
+        ratio=ratio)  # fmt: skip
     reset(url)
     mem = peak_memory_mb(lambda: hook.send(campaign(n, prefixes[2])))
     row(
@@ -144,23 +152,25 @@ def ledger_send(url: str, n: int, prefix: str) -> None:
         for r in requests_:
             _ = session.post(r.url, data=r.body, headers=dict(r.headers)).content
 
-    floor_s = provider_s = float("inf")
-    ref: dict[str, Any] = {}
-    for run in range(3):  # alternate, keep the best of each; a fresh ledger each time
-        reset(url)
-        floor_s = min(floor_s, timed(floor)[0])
-        reset(url)
-        op, context = operator(run + 1), {"ti": _TaskInstance("run-0")}
+    runs = iter(range(1, 1000))
+    cpus: list[float] = []
+
+    def provider() -> dict[str, Any]:  # a fresh ledger each time
+        op, context = operator(next(runs)), {"ti": _TaskInstance("run-0")}
         cpu0 = time.process_time()
-        elapsed, ref = timed(functools.partial(op.execute, context))  # type: ignore[arg-type]
-        cpu = time.process_time() - cpu0
-        provider_s = min(provider_s, elapsed)
+        out = op.execute(context)  # type: ignore[arg-type]
+        cpus.append(time.process_time() - cpu0)
+        return out  # type: ignore[no-any-return]
+
+    floors, providers, ref = paired(floor, provider, PAIRS, lambda: reset(url))
     assert ref["accepted"] == n and ref["requests"] == len(requests_), ref
+    ratio, spread = pair_ratio(floors, providers)
+    provider_s, floor_s = statistics.median(providers), statistics.median(floors)
     row(f"ledger send {n:,} recipients from a CSV (JSON)", provider_s, "s", floor_s,
         f"{n / provider_s:,.0f} recipients/s, {len(requests_)} requests, client CPU "
-        f"{cpu / n * 1e6:.1f} µs per recipient; the operator's execute() "
+        f"{statistics.median(cpus) / n * 1e6:.1f} µs per recipient; the operator's execute() "
         "(file, client ids, dry run, ledger, report); floor: bare requests.Session posting the "
-        "same bodies; best of 3, emulator reset before each run")  # fmt: skip
+        f"same bodies; {spread}, emulator reset before each run", ratio=ratio)  # fmt: skip
 
 
 def per_phone_get(url: str, n_get: int, n_bulk: int) -> None:
@@ -357,6 +367,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         (2_000, 20, 500, 1_000, 20) if args.small else (100_000, 300, 10_000, 10_000, 1_000)
     )
     ROWS.clear()
+    global PAIRS
+    PAIRS = 2 if args.small else 5
     print(f"# {platform.node()} {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}")  # fmt: skip
     codec_cost(n_codec)
