@@ -226,6 +226,7 @@ class LedgerSender:
         self._upcoming: _Ahead[_Planned] | None = None
         self._later: list[Callable[[], None]] = []
         self._collector = CollectWhileAway()
+        self._away_error: Exception | None = None
 
     # -- the whole send ---------------------------------------------------------------------
     def run(self, chunks: Iterable[Chunk]) -> Totals:
@@ -241,6 +242,8 @@ class LedgerSender:
             for planned in self._upcoming:
                 record = self._record(planned, existing.pop(planned.number, None))
                 self._advance(record, planned.batch, planned.by_index)
+                if self._away_error is not None:
+                    raise self._away_error
                 self._progress()
         finally:
             unsent = self._upcoming.close()
@@ -469,6 +472,8 @@ class LedgerSender:
             self._catch_up()
             if self._upcoming is not None:
                 self._upcoming.start()
+        except Exception as exc:  # raised once this request's answer is recorded, not inside it
+            self._away_error = exc
         finally:
             self._collector.back()
 

@@ -209,6 +209,29 @@ def test_resume_after_a_crash_sends_nobody_twice(
     assert sorted(totals.ids) == sorted(d.id_message for d in gw.deliveries)
 
 
+class FailingStore(Ledger):
+    """Object storage that fails on batch 2's intent, which the sender writes while request 1
+    is with the gateway."""
+
+    def write_record(self, batch: int, attempt: int, kind: str, lines: Any) -> None:
+        if (batch, kind) == (2, "intent"):
+            raise OSError("the bucket refused the write")
+        super().write_record(batch, attempt, kind, lines)
+
+
+def test_a_store_failing_while_the_next_batch_is_planned_stops_after_the_answer_is_recorded(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    hook = make_hook(monkeypatch, gw, "json")
+    with pytest.raises(OSError, match="refused the write"):
+        send(hook, FailingStore(str(tmp_path)), phones(30), per_request=10)
+    assert len(gw.requests) == 1  # batch 2 never left
+    names = sorted(p.name for p in (tmp_path / "send").iterdir())
+    assert names == ["0000001.001.intent.jsonl", "0000001.001.outcome.jsonl"]
+    outcome = (tmp_path / "send" / names[1]).read_text().splitlines()
+    assert len(outcome) == 12 and json.loads(outcome[-1]) == {"end": 10}
+
+
 class SlowThenCrash:
     """Request 1's answer is taken late (its batch-2 intent, planned ahead, grows old), then
     the process dies right after request 2 reached the gateway."""
