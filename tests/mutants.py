@@ -481,6 +481,13 @@ MUTANTS: list[Mutant] = [
         "tests/ledger/test_kills_ledger.py::test_already_sent_without_an_id_is_untracked_not_accepted",
     ),
     m(
+        "on_sent never called: nothing planned while the gateway works",
+        "airflow_provider_cascade/clients/_deadline.py",
+        "        if guard is not None:\n            guard.sent()",
+        "        pass",
+        "tests/hooks/test_hook.py::test_on_sent_runs_once_after_the_request_left_and_never_when_it_did_not",
+    ),
+    m(
         "an intent planned ahead kept however late its request leaves",
         L + "_send.py",
         "if attempt > 1 or written is None or now - written > self._margin / 2:",

@@ -158,7 +158,8 @@ class CascadeClient:
         """One logical send of one batch. Retried only when the request certainly never
         reached the gateway; otherwise the typed error (``may_have_sent``) goes to the
         caller, who resends after the repeat window with the same client ids. ``on_sent``
-        runs once the request has left (the ledger plans its next batch meanwhile)."""
+        runs once the request has left (the ledger plans its next batch meanwhile); it must not
+        raise: an error there would pass for a lost answer."""
         response = self._fetch(batch.request, resend=False, on_sent=on_sent)
         return self.codec.parse_send(batch, response)
 

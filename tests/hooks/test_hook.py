@@ -308,3 +308,30 @@ def test_bad_timing_extras_are_refused(key: str, value: object) -> None:
     with pytest.raises(CascadeValidationError) as err:
         settings_with(**{key: value})
     assert err.value.field == f"extra.{key}"
+
+
+@pytest.mark.parametrize("protocol", ["json", "xml", "get"])
+def test_on_sent_runs_once_after_the_request_left_and_never_when_it_did_not(
+    cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, protocol: str
+) -> None:
+    """The ledger plans its next batch in ``on_sent``: it must run exactly once per request
+    that left (whatever the answer), and never for one that could not leave."""
+    gw = cascade_gateway
+    hook = use(monkeypatch, gw, protocol)
+    (batch,) = hook.get_conn().codec.send_batches([message("79000000031")])
+    calls: list[int] = []
+    (result,) = hook.get_conn().send_batch(batch, lambda: calls.append(len(calls)))
+    assert result.accepted and calls == [0]
+    gw.faults.garbage_next(1)  # the request left; its answer is unreadable
+    (batch,) = hook.get_conn().codec.send_batches([message("79000000032")])
+    with pytest.raises(CascadeError):
+        hook.get_conn().send_batch(batch, lambda: calls.append(len(calls)))
+    assert calls == [0, 1]
+
+    conn = {**gw.conn_dict(protocol), "port": 1}  # nothing listens there: never left
+    monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", json.dumps(conn))
+    refused = CascadeHook(retry_limit=0)
+    (batch,) = refused.get_conn().codec.send_batches([message("79000000033")])
+    with pytest.raises(CascadeTransportError) as err:
+        refused.get_conn().send_batch(batch, lambda: calls.append(len(calls)))
+    assert not err.value.may_have_sent and calls == [0, 1]
