@@ -93,3 +93,20 @@ def test_a_file_larger_than_a_block(tmp_path: Path) -> None:
     assert count_plain_phones(str(path)) == 120_000
     path.write_bytes(path.read_bytes() + b"7900\n")  # a bad phone after the first block
     assert count_plain_phones(str(path)) is None
+
+
+def test_a_line_longer_than_a_block_is_left_to_the_exact_path(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"phone\n79000000001\n" + b" " * (2 << 20) + b"79000000002\n")
+    assert count_plain_phones(str(path)) is None
+
+
+def test_a_csv_the_csv_reader_refuses_is_a_validation_error_naming_the_line(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"phone\n79000000001\n" + b" " * (2 << 20) + b"79000000002\n")
+    plan = Plan(("d", "r", "t", -1), 1000, derive_ids=False)
+    with pytest.raises(CascadeValidationError) as err:
+        list(plan.recipients(0, recipient_items(str(path)), "recipients_file"))
+    assert err.value.field == "recipients_file" and "line 3" in err.value.rule
