@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from benchmarks import campaign_scale, emulator_throughput, run
 
 
@@ -26,9 +24,15 @@ def test_all_benchmarks_run_small() -> None:
         "bulk send 2,000 recipients (JSON)",
         "ledger send 2,000 recipients from a CSV (JSON)",
     ):
-        assert re.search(r"\b2 requests\b", rows[name]["note"]), rows[name]
-        value, floor = rows[name]["value"], rows[name]["baseline"]
-        assert rows[name]["ratio"] == pytest.approx(value / floor, rel=0.01)  # provider / floor
+        note = rows[name]["note"]
+        assert re.search(r"\b2 requests\b", note), rows[name]
+        # the ratio is the median of the back-to-back pairs' provider/floor, so it lies
+        # within the pairs' spread the note gives
+        spread = re.search(r"median of 2 back-to-back pairs \(pairs ([\d.]+)-([\d.]+)\)", note)
+        assert spread, note
+        low, high = float(spread[1]), float(spread[2])
+        assert low - 0.006 <= rows[name]["ratio"] <= high + 0.006
+        assert rows[name]["value"] > 0 and rows[name]["baseline"] > 0
 
 
 def test_campaign_at_scale_measures_a_real_dag_run() -> None:
