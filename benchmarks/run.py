@@ -114,7 +114,7 @@ class _TaskInstance:
         self.xcom[key] = value
 
 
-def ledger_send(url: str, n: int, prefix: str) -> None:
+def ledger_send(url: str, n: int, prefix: str, protocol: str = "json") -> None:
     """The send operator's whole path for a file (CSV read, duplicate check, client ids, the
     dry run that plans every request before the first leaves, the ledger written before and
     after each request, the report) against the floor: a bare ``requests.Session`` posting
@@ -127,7 +127,7 @@ def ledger_send(url: str, n: int, prefix: str) -> None:
     from airflow_provider_cascade.ledger import Plan
     from airflow_provider_cascade.operators.cascade import CascadeSendMessageOperator
 
-    conn_env(url, "json")
+    conn_env(url, protocol)
     work = Path(tempfile.mkdtemp(prefix="cascade-bench-ledger-"))
     csv = work / "recipients.csv"
     csv.write_text("phone\n" + "".join(p + "\n" for p in phones(n, prefix)))
@@ -166,7 +166,7 @@ def ledger_send(url: str, n: int, prefix: str) -> None:
     assert ref["accepted"] == n and ref["requests"] == len(requests_), ref
     ratio, spread = pair_ratio(floors, providers)
     provider_s, floor_s = statistics.median(providers), statistics.median(floors)
-    row(f"ledger send {n:,} recipients from a CSV (JSON)", provider_s, "s", floor_s,
+    row(f"ledger send {n:,} recipients from a CSV ({protocol.upper()})", provider_s, "s", floor_s,
         f"{n / provider_s:,.0f} recipients/s, {len(requests_)} requests, client CPU "
         f"{statistics.median(cpus) / n * 1e6:.1f} µs per recipient; the operator's execute() "
         "(file, client ids, dry run, ledger, report); floor: bare requests.Session posting the "
@@ -376,6 +376,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         bulk_send(url, n_bulk, "json", ["81", "82", "83"])
         bulk_send(url, n_bulk, "xml", ["84", "85", "86"])
         ledger_send(url, n_bulk, "87")
+        ledger_send(url, n_bulk, "88", "xml")
         per_phone_get(url, n_get, n_bulk)
         status_polling(url, n_poll)
         trigger_scale(url, n_trig, 10)
