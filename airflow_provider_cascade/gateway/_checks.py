@@ -12,7 +12,9 @@ from typing import Any
 from ._errors import CascadeValidationError
 
 MAX_CLIENT_ID = 9_223_372_036_854_775_807
-_PHONE = re.compile(r"[1-9][0-9]{6,14}")
+PHONE_PATTERN = "[1-9][0-9]{6,14}"
+"""The phone rule: 7 to 15 ASCII digits, international format, no leading zero."""
+_PHONE = re.compile(PHONE_PATTERN)
 _DIGITS = re.compile(r"[0-9]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -14,6 +15,7 @@ from ._fields import channels_from_gateway
 from ._timefmt import check_time_send
 
 _MAX_CLIENT_ID_TEXT = str(check.MAX_CLIENT_ID)  # 19 digits: compared as text at that length
+_PLAIN_PHONE = re.compile(check.PHONE_PATTERN).fullmatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,13 +28,7 @@ class Recipient:
         # file builds millions of recipients. Anything else goes through the full rules,
         # which also normalise (int to str, leading zeros of a client id).
         phone = self.phone
-        if not (
-            phone.__class__ is str
-            and 7 <= len(phone) <= 15
-            and phone.isdigit()
-            and phone.isascii()
-            and phone[0] != "0"
-        ):
+        if not (phone.__class__ is str and phone.isascii() and _PLAIN_PHONE(phone)):
             object.__setattr__(self, "phone", check.phone("phone", phone))
         cid = self.client_id_message
         if cid is not None and not (

@@ -14,6 +14,7 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from ..gateway import CascadeValidationError, Message, Recipient
+from ..gateway._checks import PHONE_PATTERN
 from ..gateway._timefmt import time_send_at
 from ..gateway.codec import as_message
 from ._client_ids import client_id_maker
@@ -234,8 +235,9 @@ def read_messages(url: str) -> Iterator[tuple[int, Message]]:
             index += 1
 
 
-_PHONE_LINES = re.compile(rb"(?:[ \t]*[1-9][0-9]{6,14}[ \t]*\r?\n)*")
-_PHONE_TAIL = re.compile(rb"[ \t]*(?:[1-9][0-9]{6,14}[ \t]*)?\r?")
+_PHONE = PHONE_PATTERN.encode()  # the gateway's own rule, on bytes
+_PHONE_LINES = re.compile(rb"(?:[ \t]*" + _PHONE + rb"[ \t]*\r?\n)*")
+_PHONE_TAIL = re.compile(rb"[ \t]*(?:" + _PHONE + rb"[ \t]*)?\r?")
 MAX_PLAIN_LINE = 4096
 _PHONE_HEADERS = (b"phone\n", b"phone\r\n", b"\xef\xbb\xbfphone\n", b"\xef\xbb\xbfphone\r\n")
 
