@@ -124,11 +124,7 @@ def outcome_lines(
     error: str | None = None,
 ) -> Iterator[str]:
     """Every row carries its fate; ``result`` (answered, lost, refused, repeat) says why."""
-    head: dict[str, Any] = {"record": "outcome", "v": VERSION, "batch": batch,
-                            "attempt": attempt, "at": round(at, 3), "result": result}  # fmt: skip
-    if error:
-        head["error"] = error
-    yield _dump(head)
+    yield _outcome_head(batch, attempt, at, result, error)
     n = 0
     for i, row in rows:
         if row.members is None and not row.already and row.error is None:
@@ -164,12 +160,20 @@ def accepted_lines(
 ) -> list[str]:
     """``outcome_lines`` for rows all accepted with ids of ASCII digits (the usual answer),
     formatted in one pass: it stands between an answer and the next request."""
-    head: dict[str, Any] = {"record": "outcome", "v": VERSION, "batch": batch,
-                            "attempt": attempt, "at": round(at, 3), "result": result}  # fmt: skip
-    lines = [_dump(head)]
+    lines = [_outcome_head(batch, attempt, at, result)]
     lines += [f'{{"i":{i},"fate":"accepted","id":"{ident}"}}' for i, ident in ids]
     lines.append(f'{{"end":{len(lines) - 1}}}')
     return lines
+
+
+def _outcome_head(
+    batch: int, attempt: int, at: float, result: str, error: str | None = None
+) -> str:
+    head: dict[str, Any] = {"record": "outcome", "v": VERSION, "batch": batch,
+                            "attempt": attempt, "at": round(at, 3), "result": result}  # fmt: skip
+    if error:
+        head["error"] = error
+    return _dump(head)
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 import heapq
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -83,17 +84,9 @@ class Totals:
                 "requests": self.requests}  # fmt: skip
 
     def add(self, rec: BatchRecord) -> None:
-        accepted = Fate.ACCEPTED
         for i, entry in enumerate(rec.entries):
             row = rec.rows.get(i)
             if row is None:
-                continue
-            if row.fate is accepted and row.members is None and row.id_message:
-                self.accepted += 1  # the usual row, counted inline
-                if row.already:
-                    self.already += 1
-                if self.keep_ids or len(self.ids) < 5:
-                    self.ids.append(row.id_message)
                 continue
             if row.members:
                 self.total += len(row.members) - 1
@@ -603,25 +596,14 @@ def _match(record: BatchRecord, sent: list[int], answers: list[SendResult]) -> d
     base gets the rows of its phones). Here those results only become ledger rows."""
     rows: dict[int, Row] = {}
     entries = record.entries
-    if len(answers) == len(sent) and all(entries[i].base is None for i in sent):
-        # phones only (the usual request): one result each, in order; the common accepted
-        # answer becomes its row inline (a million of these per campaign)
-        ok = Fate.ACCEPTED
-        for i, a in zip(sent, answers, strict=True):
-            ident = a.id_message
-            if ident and a.error is None and not a.already_sent and not a.answer_missing:
-                rows[i] = Row(ok, ident)
-            else:
-                rows[i] = _row(a)
-        return rows
-    queue = list(answers)
+    queue = deque(answers)
     for i in sent:
         e = entries[i]
         if e.base is None:
-            rows[i] = _row(queue.pop(0) if queue else None)
+            rows[i] = _row(queue.popleft() if queue else None)
             continue
         mine = [a for a in queue if a.base is not None and str(a.base) == e.base]
-        queue = [a for a in queue if not (a.base is not None and str(a.base) == e.base)]
+        queue = deque(a for a in queue if not (a.base is not None and str(a.base) == e.base))
         found = [(a.phone, _row(a)) for a in mine if a.phone is not None]
         error = next((a.error for a in mine if a.phone is None), None)
         accepted = any(r.fate is Fate.ACCEPTED for _, r in found)

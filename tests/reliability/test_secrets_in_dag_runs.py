@@ -37,6 +37,21 @@ def stored_text(run: Any) -> str:
     return json.dumps([list(map(str, rows)) for rows in (xcoms, rendered, resume, triggers)])
 
 
+def use_secret_connection(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, protocol: str, auth: str
+) -> dict[str, Any]:
+    """The default connection, carrying this module's password or token (both accepted by the
+    emulator's account)."""
+    gw.gateway.add_account(gw.login, PASSWORD, (TOKEN,))
+    conn = gw.conn_dict(protocol, auth=auth)
+    if auth == "token":
+        conn["extra"]["token"] = TOKEN
+    else:
+        conn["password"] = PASSWORD
+    monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", json.dumps(conn))
+    return conn
+
+
 @pytest.mark.parametrize("auth", ["password", "token"])
 @pytest.mark.parametrize("protocol", ["json", "xml", "get"])
 def test_no_secret_anywhere(
@@ -45,13 +60,7 @@ def test_no_secret_anywhere(
 ) -> None:  # fmt: skip
     gw = cascade_gateway
     gw.steer(".", "first")  # final at once: over GET an id may be asked about once a minute
-    gw.gateway.add_account(gw.login, PASSWORD, (TOKEN,))
-    conn = gw.conn_dict(protocol, auth=auth)
-    if auth == "token":
-        conn["extra"]["token"] = TOKEN
-    else:
-        conn["password"] = PASSWORD
-    monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", json.dumps(conn))
+    conn = use_secret_connection(gw, monkeypatch, protocol, auth)
     ok = run_dag("cascade_test_dags.py", "cascade_test_single")
     assert str(ok.state) == "success"
     # and a failing run: the gateway refuses the credentials
@@ -79,13 +88,7 @@ def test_no_secret_in_a_file_campaign_or_its_ledger(
     """The ledger, its wait files, the task state store, XCom and the trigger row hold no
     secret (the codecs scrub echoes before anything is recorded: test_secret_forms.py)."""
     gw = cascade_gateway
-    gw.gateway.add_account(gw.login, PASSWORD, (TOKEN,))
-    conn = gw.conn_dict(protocol, auth=auth)
-    if auth == "token":
-        conn["extra"]["token"] = TOKEN
-    else:
-        conn["password"] = PASSWORD
-    monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", json.dumps(conn))
+    use_secret_connection(gw, monkeypatch, protocol, auth)
     csv = tmp_path / "recipients.csv"
     csv.write_text("phone\n" + "".join(f"7970{i:07d}\n" for i in range(120)))
     run = run_dag("cascade_ledger_dags.py", "cascade_ledger_file", recipients=str(csv))
