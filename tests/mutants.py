@@ -94,6 +94,48 @@ MUTANTS: list[Mutant] = [
         "tests/gateway/test_answers.py::test_state_batches_hold_at_most_max_state_ids",
     ),
     m(
+        "quick read of a send answer skips the client id check",
+        G + "_json_codec.py",
+        "                or list(map(_client_id, rows)) != list(map(_client_id, recipients))\n",
+        "",
+        "tests/gateway/test_fast_decode.py",
+    ),
+    m(
+        "quick read of a send answer takes id 0 as an id",
+        G + "_json_codec.py",
+        'or "" in ids or "0" in ids:',
+        'or "" in ids:',
+        "tests/gateway/test_fast_decode.py",
+    ),
+    m(
+        "quick read of a send answer skips the channel ids",
+        G + "_json_codec.py",
+        "        if channels and not (channels.isdigit() and channels.isascii()):",
+        "        if False:",
+        "tests/gateway/test_fast_decode.py",
+    ),
+    m(
+        "quick read of a send answer skips the part counts",
+        G + "_json_codec.py",
+        '    _Count = Literal[("", *map(str, range(100)))]',
+        "    _Count = str",
+        "tests/gateway/test_fast_decode.py",
+    ),
+    m(
+        "quick read of a send answer forgets stored bases",
+        G + "_json_codec.py",
+        "                part.message.bases\n                or len(rows)",
+        "                len(rows)",
+        "tests/gateway/test_fast_decode.py",
+    ),
+    m(
+        "quick read of a send answer takes any HTTP status",
+        G + "_json_codec.py",
+        "    if response.status != 200:\n        return None\n    try:\n        return _read_usual",
+        "    try:\n        return _read_usual",
+        "tests/gateway/test_fast_decode.py",
+    ),
+    m(
         "in-order rows skip the phone check",
         G + "_decode.py",
         "            or (row.phone is not None and row.phone != recipient.phone)\n",
@@ -465,8 +507,8 @@ MUTANTS: list[Mutant] = [
                 "                if False:\n",
             ),
             (
-                "            answers = self.client.send_batch(batch, on_sent)\n",
-                "            answers = self.client.send_batch(batch, on_sent)\n"
+                "            response = self.client.send_request(batch, on_sent)\n",
+                "            response = self.client.send_request(batch, on_sent)\n"
                 "            self._write_intent(record.batch, attempt, record.entries, sent, "
                 "record.digest, lines)\n",
             ),
@@ -474,7 +516,7 @@ MUTANTS: list[Mutant] = [
     ),
     m(
         "an answer about an earlier copy taken for a plain acceptance",
-        L + "_send.py",
+        G + "_decode.py",
         "if not ident or a.error is not None or a.already_sent or a.answer_missing or a.base:",
         "if not ident or a.answer_missing or a.base:",
         "tests/ledger/test_ledger_send.py::test_a_second_ledger_for_the_same_run_is_saved_by_the_client_ids",

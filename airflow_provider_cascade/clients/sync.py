@@ -160,8 +160,14 @@ class CascadeClient:
         caller, who resends after the repeat window with the same client ids. ``on_sent``
         runs once the request has left (the ledger plans its next batch meanwhile); it must not
         raise: an error there would pass for a lost answer."""
-        response = self._fetch(batch.request, resend=False, on_sent=on_sent)
-        return self.codec.parse_send(batch, response)
+        return self.codec.parse_send(batch, self.send_request(batch, on_sent))
+
+    def send_request(
+        self, batch: SendBatch, on_sent: Callable[[], object] | None = None
+    ) -> HttpResponse:
+        """``send_batch`` without reading the answer: for a caller that asks the codec a
+        quicker question first (``codec.accepted_ids``), then ``parse_send`` if need be."""
+        return self._fetch(batch.request, resend=False, on_sent=on_sent)
 
     def send(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[SendResult]:
         """Validate all, then ``send_batch`` strictly in sequence. On a failure the error

@@ -30,7 +30,9 @@ from ._wire import (
 class Codec(Protocol):
     """One variant's requests and answers, without I/O. ``send_batches`` checks every
     message before returning any request; ``parse_send`` returns exactly one result per
-    recipient of the batch (see ``_decode.match_part``); ``parse_state`` exactly the ids asked."""
+    recipient of the batch (see ``_decode.match_part``); ``accepted_ids`` is a quicker answer to
+    one question about it (``_decode.plain_ids``), or None; ``parse_state`` exactly the ids
+    asked."""
 
     variant: Variant
     settings: CodecSettings
@@ -38,6 +40,8 @@ class Codec(Protocol):
     def send_batches(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[SendBatch]: ...
 
     def parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]: ...
+
+    def accepted_ids(self, batch: SendBatch, response: HttpResponse) -> list[str] | None: ...
 
     def state_batches(self, id_messages: Iterable[str | int] | str | int) -> list[StateBatch]: ...
 
@@ -69,6 +73,12 @@ class CodecBase:
             if result.error is not None:
                 result.error = self.scrub(result.error)
         return results
+
+    def accepted_ids(self, batch: SendBatch, response: HttpResponse) -> list[str] | None:
+        """The ids of the usual answer (every recipient plainly accepted), read without a
+        result per recipient, where the variant has such a read; None means: ask
+        ``parse_send``. Never raises."""
+        return None
 
     def parse_state(self, batch: StateBatch, response: HttpResponse) -> dict[str, MessageState]:
         try:

@@ -234,6 +234,22 @@ def usual_prefix(part: Part, rows: Iterable[Sequence[Any]]) -> list[SendResult]:
     return out
 
 
+def plain_ids(answers: Sequence[SendResult], sent: int) -> list[str] | None:
+    """The ids, in request order, when the answer to ``sent`` recipients accepted every one
+    of them plainly (an id of ASCII digits each, no error, no earlier copy, no base): the
+    usual answer, which a caller records without an object per recipient. None otherwise."""
+    if len(answers) != sent:
+        return None
+    ids: list[str] = []
+    for a in answers:
+        ident = a.id_message
+        if not ident or a.error is not None or a.already_sent or a.answer_missing or a.base:
+            return None
+        ids.append(ident)
+    joined = "".join(ids)
+    return ids if joined.isdigit() and joined.isascii() else None
+
+
 def finish_part(part: Part, done: list[SendResult], rest: list[SendResult]) -> list[SendResult]:
     """``done`` (from ``usual_prefix``) and the rest of the rows as one matched answer."""
     if not rest and len(done) == len(part.message.recipients) and not part.message.bases:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, Literal
+
+import msgspec
 
 from ._batches import Part, SendBatch, StateBatch, chunks, plan_parts
 from ._codec_base import CodecBase, unique_ids
@@ -72,9 +75,11 @@ class JsonCodec(CodecBase):
         ]
 
     def _parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]:
-        items = load_json(response).get("message")
-        if not isinstance(items, list):
-            raise CascadeResponseError("the send response has neither 'message' nor 'error'")
+        items: Any = _usual_answer(response)
+        if items is None:
+            items = load_json(response).get("message")
+            if not isinstance(items, list):
+                raise CascadeResponseError("the send response has neither 'message' nor 'error'")
         if len(items) != len(batch.parts):
             raise CascadeResponseError(
                 f"the send response has {len(items)} message items for {len(batch.parts)} sent"
@@ -83,6 +88,34 @@ class JsonCodec(CodecBase):
         for part, item in zip(batch.parts, items, strict=True):
             results.extend(_message_results(part, item))
         return results
+
+    def accepted_ids(self, batch: SendBatch, response: HttpResponse) -> list[str] | None:
+        """``plain_ids(parse_send(batch, response))`` for the usual answer, read without a
+        result per recipient: the answer of every campaign batch is on its critical path.
+        None for any other answer (then ``parse_send`` reads it)."""
+        items = _usual_answer(response)
+        if items is None or len(items) != len(batch.parts):
+            return None
+        ids: list[str] = []
+        tail: list[tuple[str, ...]] = []
+        for part, rows in zip(batch.parts, items, strict=True):
+            recipients = part.message.recipients
+            if (
+                part.message.bases
+                or len(rows) != len(recipients)
+                or list(map(_phone, rows)) != list(map(_phone, recipients))
+                or list(map(_client_id, rows)) != list(map(_client_id, recipients))
+            ):
+                return None
+            ids += map(_id_message, rows)
+            tail += map(_channel_ids, rows)
+        # usual_prefix's rule: ids of ASCII digits and not "0"; channel ids digits, "" or "0"
+        joined, channels = "".join(ids), "".join(map("".join, tail))
+        if not (joined.isdigit() and joined.isascii()) or "" in ids or "0" in ids:
+            return None
+        if channels and not (channels.isdigit() and channels.isascii()):
+            return None
+        return ids
 
     def state_batches(self, id_messages: Iterable[str | int] | str | int) -> list[StateBatch]:
         return [
@@ -97,6 +130,50 @@ class JsonCodec(CodecBase):
         return check_state_ids(batch.ids, state_rows(rows))
 
 
+if TYPE_CHECKING:
+    _Count = str
+else:  # checked by msgspec while it reads, as usual_prefix reads a count: none, or 0-99
+    _Count = Literal[("", *map(str, range(100)))]
+
+
+class _UsualRow(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """The document's success row with a client id, every field a string (``SEND_FIELDS``)."""
+
+    id_message: str
+    client_id_message: str
+    phone: str
+    count_message: _Count
+    id_viber: str
+    id_whatsapp: str
+    id_vk: str
+    id_sms: str
+
+
+class _UsualAnswer(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    message: list[list[_UsualRow]]
+
+
+_read_usual = msgspec.json.Decoder(_UsualAnswer).decode
+_usual_fields = attrgetter(*SEND_FIELDS)
+_phone, _client_id, _id_message = (
+    attrgetter(name) for name in ("phone", "client_id_message", "id_message")
+)
+_channel_ids = attrgetter("id_viber", "id_whatsapp", "id_vk", "id_sms")
+
+
+def _usual_answer(response: HttpResponse) -> list[list[_UsualRow]] | None:
+    """The rows of the usual answer: HTTP 200 and exactly ``{"message": [[row, ...], ...]}``,
+    every row a ``_UsualRow``. Read without a dict per row (msgspec comes with Airflow's task
+    SDK); it refuses what ``json.loads`` refuses (invalid UTF-8, a BOM, trailing bytes) and
+    more (other keys or types, lone surrogates), and a refused answer goes the exact way."""
+    if response.status != 200:
+        return None
+    try:
+        return _read_usual(response.body).message
+    except (msgspec.MsgspecError, ValueError):
+        return None
+
+
 def _message_results(part: Part, item: Any) -> list[SendResult]:
     if isinstance(item, dict):
         error = item.get("error")
@@ -108,7 +185,9 @@ def _message_results(part: Part, item: Any) -> list[SendResult]:
     done = usual_prefix(part, _usual_rows(item))
     rest = []
     for row in item[len(done) :]:
-        if not isinstance(row, dict):
+        if row.__class__ is _UsualRow:
+            row = msgspec.structs.asdict(row)
+        elif not isinstance(row, dict):
             raise CascadeResponseError("a recipient row is not an object")
         rest.append(send_row(row))
     return finish_part(part, done, rest)
@@ -118,6 +197,8 @@ def _usual_rows(rows: list[Any]) -> Iterator[Sequence[Any]]:
     """Each row's ``SEND_FIELDS`` (an absent one as None) while rows are objects without
     ``error`` or ``base``; in C when every row has exactly those keys (the document's
     success row), else row by row (e.g. the rows of recipients without a client id)."""
+    if rows and rows[0].__class__ is _UsualRow:
+        return map(_usual_fields, rows)
     try:
         if set(map(len, rows)) == {len(SEND_FIELDS)}:
             return map(json_send_fields, rows)  # KeyError at a row with other keys

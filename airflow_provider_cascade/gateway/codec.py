@@ -7,7 +7,7 @@ from __future__ import annotations
 from ._batches import Part, SendBatch, StateBatch
 from ._checks import MAX_CLIENT_ID, comma_list
 from ._codec_base import Codec, CodecBase, unique_ids
-from ._decode import check_status
+from ._decode import check_status, plain_ids
 from ._fields import RESTRICTED, check_capabilities
 from ._get_codec import GetCodec
 from ._json_codec import JsonCodec
@@ -39,6 +39,7 @@ __all__ = [
     "comma_list",
     "format_time_send",
     "make_codec",
+    "plain_ids",
     "redact_url",
     "unique_ids",
 ]

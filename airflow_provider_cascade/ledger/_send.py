@@ -24,7 +24,7 @@ from ..gateway import (
     Recipient,
     SendResult,
 )
-from ..gateway.codec import Codec, SendBatch
+from ..gateway.codec import Codec, HttpResponse, SendBatch, plain_ids
 from ._records import (
     NOT_SENT_RESULT,
     BatchRecord,
@@ -48,9 +48,9 @@ NOT_SENT = "not sent: the try stopped before this request"
 class BatchClient(Protocol):
     codec: Codec
 
-    def send_batch(
+    def send_request(
         self, batch: SendBatch, on_sent: Callable[[], object] | None = None
-    ) -> list[SendResult]: ...
+    ) -> HttpResponse: ...
 
 
 class LedgerInputChanged(CascadeError):
@@ -413,8 +413,12 @@ class LedgerSender:
         # plan the next batch, and count the last one, while the gateway works on this one
         on_sent = self._while_away if self._upcoming is not None else None
         result, error, rows = "answered", None, {}
+        codec = self.client.codec
         try:
-            answers = self.client.send_batch(batch, on_sent)
+            response = self.client.send_request(batch, on_sent)
+            # the usual answer's ids, read quickly; anything else is read whole
+            ids = codec.accepted_ids(batch, response) if requeue else None
+            answers = codec.parse_send(batch, response) if ids is None else []
         except CascadeDuplicateRequestError as exc:
             result, error = "repeat", exc.text
             rows = dict.fromkeys(sent, Fate.IN_FLIGHT)
@@ -429,8 +433,9 @@ class LedgerSender:
                                 {i: Row(Fate.UNSENT, None, exc.text) for i in sent})  # fmt: skip
             raise
         else:
-            ids = _plain_acceptance(sent, answers)
-            if ids is not None and requeue:  # the usual answer: every recipient accepted
+            if ids is None and requeue:
+                ids = plain_ids(answers, len(sent))
+            if ids is not None:  # the usual answer: every recipient accepted
                 now = self.clock()
                 self.ledger.write_record(
                     record.batch, attempt, "outcome",
@@ -572,22 +577,6 @@ def _positions(record: BatchRecord) -> dict[tuple[Any, ...], int]:
         key = ("b", e.base) if e.base is not None else ("r", e.phone, e.cid)
         out.setdefault(key, i)
     return out
-
-
-def _plain_acceptance(sent: list[int], answers: list[SendResult]) -> list[str] | None:
-    """The ids, in request order, when the answer accepted every recipient of the request
-    plainly (an id of ASCII digits each, no error, no earlier copy, no base): the usual answer,
-    recorded without a row object per recipient. None for anything else."""
-    if len(answers) != len(sent):
-        return None
-    ids: list[str] = []
-    for a in answers:
-        ident = a.id_message
-        if not ident or a.error is not None or a.already_sent or a.answer_missing or a.base:
-            return None
-        ids.append(ident)
-    joined = "".join(ids)
-    return ids if joined.isdigit() and joined.isascii() else None
 
 
 def _match(record: BatchRecord, sent: list[int], answers: list[SendResult]) -> dict[int, Row]:

@@ -1,7 +1,9 @@
 """The fast read of a usual send answer (``_decode.usual_prefix``) gives exactly what the
 exact path (``send_row`` for every row, then ``match_part``) gives, for any answer: rows
 perturbed one field at a time, rows left out, swapped or unknown, in JSON and XML. The
-exact path is the oracle here; its own behaviour is pinned by test_matching and the goldens."""
+quick question ``accepted_ids`` answers either None or exactly ``plain_ids`` of the exact
+path's results. The exact path is the oracle here; its own behaviour is pinned by
+test_matching and the goldens."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from lxml import etree
 
 from airflow_provider_cascade.gateway import (
     SMS,
+    BaseTarget,
+    CascadeError,
     CascadeResponseError,
     Channel,
     LoginPassword,
@@ -26,7 +30,13 @@ from airflow_provider_cascade.gateway import (
 )
 from airflow_provider_cascade.gateway import _json_codec as json_codec
 from airflow_provider_cascade.gateway import _xml_codec as xml_codec
-from airflow_provider_cascade.gateway._decode import match_part, send_row, usual_prefix
+from airflow_provider_cascade.gateway._decode import (
+    load_json,
+    match_part,
+    plain_ids,
+    send_row,
+    usual_prefix,
+)
 from airflow_provider_cascade.gateway._xml_codec import parse_document
 from airflow_provider_cascade.gateway.codec import (
     CodecSettings,
@@ -128,11 +138,18 @@ def xml_body(rows: list[dict[str, Any]]) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="utf-8")
 
 
-def exact(codec: JsonCodec | XmlCodec, batch: SendBatch, body: bytes) -> list[SendResult]:
+def exact(
+    codec: JsonCodec | XmlCodec, batch: SendBatch, body: bytes, status: int = 200
+) -> list[SendResult]:
     """The exact path alone, as parse_send read every answer before the fast read."""
     (part,) = batch.parts
     if isinstance(codec, JsonCodec):
-        rows = [send_row(r) for r in json.loads(body)["message"][0]]
+        items = load_json(HttpResponse(status, body))["message"]
+        if not isinstance(items, list) or len(items) != 1 or not isinstance(items[0], list):
+            raise CascadeResponseError("not one list of rows")
+        if not all(isinstance(r, dict) for r in items[0]):
+            raise CascadeResponseError("a row is not an object")
+        rows = [send_row(r) for r in items[0]]
     else:
         (message,) = parse_document(body)
         rows = [send_row(dict(c.attrib), c.text or "") for c in message]
@@ -160,6 +177,18 @@ def check_alike(variant: str, recipients: list[Recipient], rows: list[dict[str, 
     if isinstance(got, list):
         assert_every_field_set([r for r, _ in got])
     assert got == outcome(lambda: exact(codec, batch, body))
+    check_ids_alike(codec, batch, body)
+
+
+def check_ids_alike(
+    codec: JsonCodec | XmlCodec, batch: SendBatch, body: bytes, status: int = 200
+) -> list[str] | None:
+    """``accepted_ids`` is None, or what ``plain_ids`` makes of the exact path's results."""
+    ids = codec.accepted_ids(batch, HttpResponse(status, body))
+    if ids is not None:
+        results = exact(codec, batch, body, status)  # must not raise either
+        assert ids == plain_ids(results, len(results))
+    return ids
 
 
 @pytest.mark.parametrize("variant", ["json", "xml"])
@@ -286,3 +315,117 @@ def test_an_absurd_part_count_is_a_typed_error(variant: str, count: str) -> None
         body = etree.tostring(root, encoding="utf-8")
     with pytest.raises(CascadeResponseError, match="num_parts_sms"):
         codec.parse_state(state_batch, HttpResponse(200, body))
+
+
+def test_the_usual_json_answer_is_answered_by_the_quick_read() -> None:
+    """With client ids, the document's success rows give their ids without the exact path;
+    XML, and recipients without a client id, are left to it (None)."""
+    recipients = [Recipient(f"7900000{i:04}", 100 + i) for i in range(300)]
+    rows = [usual_row(i, r) for i, r in enumerate(recipients)]
+    rows[7]["id_sms"], rows[8]["count_message"], rows[9]["id_viber"] = "777", "", "0"
+    codec = JsonCodec(SETTINGS)
+    ids = check_ids_alike(codec, batch_of(codec, recipients), json_body(rows))
+    assert ids == [str(1000 + i) for i in range(300)]
+    xml = XmlCodec(SETTINGS)
+    assert xml.accepted_ids(batch_of(xml, recipients), HttpResponse(200, xml_body(rows))) is None
+    without = [Recipient(r.phone) for r in recipients]
+    rows = [usual_row(i, r) for i, r in enumerate(without)]
+    assert codec.accepted_ids(batch_of(codec, without), HttpResponse(200, json_body(rows))) is None
+
+
+def test_the_quick_read_takes_a_request_of_several_messages_part_by_part() -> None:
+    codec = JsonCodec(SETTINGS)
+    first = [Recipient(f"790000000{i}", 10 + i) for i in range(3)]
+    second = [Recipient(f"791000000{i}", 20 + i) for i in range(2)]
+    (batch,) = codec.send_batches([Message(CHANNELS, first), Message(CHANNELS, second)])
+    assert len(batch.parts) == 2
+    one = [usual_row(i, r) for i, r in enumerate(first)]
+    two = [usual_row(10 + i, r) for i, r in enumerate(second)]
+    body = json.dumps({"message": [one, two]}).encode()
+    assert codec.accepted_ids(batch, HttpResponse(200, body)) == [
+        "1000", "1001", "1002", "1010", "1011"
+    ]  # fmt: skip
+    for items in ([two, one], [one], [one, two, two], [one, two[:1]], [one, {"error": "x"}]):
+        assert (
+            codec.accepted_ids(batch, HttpResponse(200, json.dumps({"message": items}).encode()))
+            is None
+        )
+
+
+def test_the_quick_read_leaves_a_message_with_a_stored_base_to_the_exact_path() -> None:
+    """Rows for the phones alone say nothing of the base: the exact path counts it missing."""
+    codec = JsonCodec(SETTINGS)
+    recipients = [Recipient(f"790000000{i}", 10 + i) for i in range(3)]
+    (batch,) = codec.send_batches([Message(CHANNELS, recipients, bases=[BaseTarget("4")])])
+    rows = [usual_row(i, r) for i, r in enumerate(recipients)]
+    assert check_ids_alike(codec, batch, json_body(rows)) is None
+    assert [r.answer_missing for r in codec.parse_send(batch, HttpResponse(200, json_body(rows)))] == [
+        False, False, False, True
+    ]  # fmt: skip
+
+
+_ROW = (
+    b'{"id_message":"1000","client_id_message":"11","phone":"79000000000","count_message":"1",'
+    b'"id_viber":"5000","id_whatsapp":"0","id_vk":"0","id_sms":"0"}'
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "quick"),
+    [
+        (200, b'{"message":[[' + _ROW + b"]]}", True),
+        (200, b' \n{ "message" : [ [ ' + _ROW + b" ] ] }\r\n", True),
+        (
+            200,
+            b'{"message":[[' + _ROW.replace(b'"id_message"', b'"id\\u005fmessage"') + b"]]}",
+            True,
+        ),
+        (
+            200,
+            b'{"message":[[' + _ROW.replace(b'"1000"', b'"1000","id_message":"0"', 1) + b"]]}",
+            False,
+        ),
+        (
+            200,
+            b'{"message":[[' + _ROW.replace(b'"1000"', b'"0","id_message":"1000"', 1) + b"]]}",
+            True,
+        ),
+        (200, b'{"message":[[' + _ROW + b']],"message":[[]]}'.replace(b"\\", b""), False),
+        (200, b'{"message":[[' + _ROW + b"]]}x", False),
+        (200, b'\xef\xbb\xbf{"message":[[' + _ROW + b"]]}", False),
+        (200, b'{"message":[[' + _ROW.replace(b"79000000000", b"7900000000\xff") + b"]]}", False),
+        (200, b'{"message":[[' + _ROW.replace(b'"5000"', b'"\\ud800"') + b"]]}", False),
+        (200, b'{"message":[[' + _ROW.replace(b'"5000"', b'"\\u0035000"') + b"]]}", True),
+        (200, b'{"message":[[' + _ROW + b']],"error":"no funds"}'.replace(b"\\", b""), False),
+        (200, b'{"message":[[' + _ROW + b']],"error":null}'.replace(b"\\", b""), False),
+        (200, b'[{"message":[[' + _ROW + b"]]}]", False),
+        (200, b'{"message":[[[' + _ROW + b"]]]}", False),
+        (200, b'{"message":[' + _ROW + b"]}", False),
+        (200, b'{"message":[[' + _ROW.replace(b'"1"', b"1") + b"]]}", False),
+        (200, b'{"message":[[' + _ROW.replace(b'"1000"', b"1000") + b"]]}", False),
+        (200, b'{"message":[[' + _ROW.replace(b'"1000"', b'"1e3"') + b"]]}", False),
+        (201, b'{"message":[[' + _ROW + b"]]}", False),
+        (429, b'{"message":[[' + _ROW + b"]]}", False),
+        (500, b'{"message":[[' + _ROW + b"]]}", False),
+        (403, b'{"message":[[' + _ROW + b"]]}", False),
+    ],
+)
+def test_the_quick_read_of_any_bytes_agrees_with_the_exact_path(
+    status: int, body: bytes, quick: bool
+) -> None:
+    """Byte-level oddities of the usual answer (duplicate keys, escapes, a BOM, bad UTF-8,
+    trailing bytes, other statuses): None, or the exact path's ids (which must not fail)."""
+    codec = JsonCodec(SETTINGS)
+    batch = batch_of(codec, [Recipient("79000000000", 11)])
+    ids = check_ids_alike(codec, batch, body, status)
+    got = refused_or(lambda: codec.parse_send(batch, HttpResponse(status, body)))
+    assert got == refused_or(lambda: exact(codec, batch, body, status))
+    assert (ids is not None) == quick
+
+
+def refused_or(fn: Any) -> Any:
+    """The results, or the class of the error (the exact path's texts are its own)."""
+    try:
+        return [(r, r.to_dict()) for r in fn()]
+    except CascadeError as exc:
+        return ("refused", type(exc))
