@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from ._batches import Part
@@ -248,6 +248,41 @@ def plain_ids(answers: Sequence[SendResult], sent: int) -> list[str] | None:
         ids.append(ident)
     joined = "".join(ids)
     return ids if joined.isdigit() and joined.isascii() else None
+
+
+_ROW_KEY = itemgetter(2, 1)  # phone and client id of a SEND_FIELDS row
+_RECIPIENT_KEY = attrgetter("phone", "client_id_message")
+_ROW_COUNT = itemgetter(3)
+_ROW_CHANNELS = itemgetter(4, 5, 6, 7)
+
+
+def usual_ids(parts: Sequence[Part], rows: Sequence[Sequence[Sequence[str]]]) -> list[str] | None:
+    """What ``plain_ids`` says of the results ``usual_prefix`` makes of these rows (one list
+    per part, each row its ``SEND_FIELDS`` strings), answered column by column without a
+    result per recipient: the ids when each part's rows answer its recipients one for one,
+    in order, by phone and client id (no stored base), every id ASCII digits and not 0, every
+    channel id ASCII digits (or none) and every count one ``usual_prefix`` takes. Else None."""
+    if len(rows) != len(parts):
+        return None
+    ids: list[str] = []
+    channels: list[tuple[str, ...]] = []
+    for part, part_rows in zip(parts, rows, strict=True):
+        recipients = part.message.recipients
+        if (
+            part.message.bases
+            or len(part_rows) != len(recipients)
+            or list(map(_ROW_KEY, part_rows)) != list(map(_RECIPIENT_KEY, recipients))
+            or not all(map(_COUNTS.__contains__, map(_ROW_COUNT, part_rows)))
+        ):
+            return None
+        ids += map(itemgetter(0), part_rows)
+        channels += map(_ROW_CHANNELS, part_rows)
+    joined, channel_ids = "".join(ids), "".join(map("".join, channels))
+    if not (joined.isdigit() and joined.isascii()) or "" in ids or "0" in ids:
+        return None
+    if channel_ids and not (channel_ids.isdigit() and channel_ids.isascii()):
+        return None
+    return ids
 
 
 def finish_part(part: Part, done: list[SendResult], rest: list[SendResult]) -> list[SendResult]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import msgspec
 
@@ -20,6 +20,7 @@ from ._decode import (
     part_error,
     send_row,
     state_rows,
+    usual_ids,
     usual_prefix,
 )
 from ._errors import CascadeResponseError
@@ -94,28 +95,9 @@ class JsonCodec(CodecBase):
         result per recipient: the answer of every campaign batch is on its critical path.
         None for any other answer (then ``parse_send`` reads it)."""
         items = _usual_answer(response)
-        if items is None or len(items) != len(batch.parts):
+        if items is None:
             return None
-        ids: list[str] = []
-        tail: list[tuple[str, ...]] = []
-        for part, rows in zip(batch.parts, items, strict=True):
-            recipients = part.message.recipients
-            if (
-                part.message.bases
-                or len(rows) != len(recipients)
-                or list(map(_phone, rows)) != list(map(_phone, recipients))
-                or list(map(_client_id, rows)) != list(map(_client_id, recipients))
-            ):
-                return None
-            ids += map(_id_message, rows)
-            tail += map(_channel_ids, rows)
-        # usual_prefix's rule: ids of ASCII digits and not "0"; channel ids digits, "" or "0"
-        joined, channels = "".join(ids), "".join(map("".join, tail))
-        if not (joined.isdigit() and joined.isascii()) or "" in ids or "0" in ids:
-            return None
-        if channels and not (channels.isdigit() and channels.isascii()):
-            return None
-        return ids
+        return usual_ids(batch.parts, [list(map(_usual_fields, rows)) for rows in items])
 
     def state_batches(self, id_messages: Iterable[str | int] | str | int) -> list[StateBatch]:
         return [
@@ -130,19 +112,13 @@ class JsonCodec(CodecBase):
         return check_state_ids(batch.ids, state_rows(rows))
 
 
-if TYPE_CHECKING:
-    _Count = str
-else:  # checked by msgspec while it reads, as usual_prefix reads a count: none, or 0-99
-    _Count = Literal[("", *map(str, range(100)))]
-
-
 class _UsualRow(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """The document's success row with a client id, every field a string (``SEND_FIELDS``)."""
 
     id_message: str
     client_id_message: str
     phone: str
-    count_message: _Count
+    count_message: str
     id_viber: str
     id_whatsapp: str
     id_vk: str
@@ -155,10 +131,6 @@ class _UsualAnswer(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 _read_usual = msgspec.json.Decoder(_UsualAnswer).decode
 _usual_fields = attrgetter(*SEND_FIELDS)
-_phone, _client_id, _id_message = (
-    attrgetter(name) for name in ("phone", "client_id_message", "id_message")
-)
-_channel_ids = attrgetter("id_viber", "id_whatsapp", "id_vk", "id_sms")
 
 
 def _usual_answer(response: HttpResponse) -> list[list[_UsualRow]] | None:
