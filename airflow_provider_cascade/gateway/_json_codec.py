@@ -113,16 +113,17 @@ class JsonCodec(CodecBase):
 
 
 class _UsualRow(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    """The document's success row with a client id, every field a string (``SEND_FIELDS``)."""
+    """The document's success row, every field a string (``SEND_FIELDS``); without a client
+    id (a recipient sent without one) as ``""``, which is how ``usual_prefix`` reads it."""
 
     id_message: str
-    client_id_message: str
     phone: str
     count_message: str
     id_viber: str
     id_whatsapp: str
     id_vk: str
     id_sms: str
+    client_id_message: str = ""
 
 
 class _UsualAnswer(msgspec.Struct, forbid_unknown_fields=True, gc=False):
