@@ -1,5 +1,7 @@
 """The XML POST variant (``xml/message.php``, ``xml/state_message.php``), built and
-parsed with lxml: the library escapes, the parser resolves no entities and loads no DTD."""
+parsed with lxml: the library escapes, the parser resolves no entities and loads no DTD.
+The usual send answer, on the critical path of every campaign batch, is read by its regular
+grammar instead (``_usual_answer``); anything outside that grammar goes to lxml."""
 
 from __future__ import annotations
 
