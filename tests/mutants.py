@@ -714,6 +714,13 @@ MUTANTS: list[Mutant] = [
         "tests/triggers/test_kills_waiting.py::test_the_trigger_reports_its_deadline_instead_of_asking_past_it",
     ),
     m(
+        "sync client: a bulk send encodes every request up front",
+        C + "sync.py",
+        "        batches = Ahead(self.codec.iter_send_batches(messages))",
+        "        batches = Ahead(iter(self.codec.send_batches(messages)))",
+        "tests/hooks/test_hook.py::test_a_bulk_send_encodes_each_request_while_the_one_before_is_away",
+    ),
+    m(
         "sync client: status queries not retried",
         C + "sync.py",
         "response = self._fetch(request, resend=True)",

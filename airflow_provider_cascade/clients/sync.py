@@ -24,6 +24,7 @@ from ..gateway import (
     _defaults,
 )
 from ..gateway.codec import Codec, HttpRequest, HttpResponse, SendBatch, StateBatch
+from ._ahead import Ahead
 from ._body import ACCEPT_ENCODING, CHUNK, BadEncoding, BodyReader
 from ._deadline import DeadlineAdapter, Guard
 from ._gc import older_objects_frozen
@@ -173,10 +174,12 @@ class CascadeClient:
         """Validate all, then ``send_batch`` strictly in sequence. On a failure the error
         carries ``partial_results``: the results of the batches completed before it."""
         results: list[SendResult] = []
+        # every message checked here; each request encoded while the one before is away
+        batches = Ahead(self.codec.iter_send_batches(messages))
         with older_objects_frozen():
-            for batch in self.codec.send_batches(messages):
+            for batch in batches:
                 try:
-                    results.extend(self.send_batch(batch))
+                    results.extend(self.send_batch(batch, batches.start))
                 except CascadeError as exc:
                     attach_partial_results(exc, results)
                     raise

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from ._batches import SendBatch, StateBatch
@@ -29,15 +29,20 @@ from ._wire import (
 
 class Codec(Protocol):
     """One variant's requests and answers, without I/O. ``send_batches`` checks every
-    message before returning any request; ``parse_send`` returns exactly one result per
-    recipient of the batch (see ``_decode.match_part``); ``accepted_ids`` is a quicker answer to
-    one question about it (``_decode.plain_ids``), or None; ``parse_state`` exactly the ids
-    asked."""
+    message before returning any request; ``iter_send_batches`` too, then encodes each
+    request only when it is taken (the next one while the previous is on the wire);
+    ``parse_send`` returns exactly one result per recipient of the batch (see
+    ``_decode.match_part``); ``accepted_ids`` is a quicker answer to one question about it
+    (``_decode.plain_ids``), or None; ``parse_state`` exactly the ids asked."""
 
     variant: Variant
     settings: CodecSettings
 
     def send_batches(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[SendBatch]: ...
+
+    def iter_send_batches(
+        self, messages: Sequence[Message | Mapping[str, Any]]
+    ) -> Iterator[SendBatch]: ...
 
     def parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]: ...
 
@@ -73,6 +78,16 @@ class CodecBase:
             if result.error is not None:
                 result.error = self.scrub(result.error)
         return results
+
+    def iter_send_batches(
+        self, messages: Sequence[Message | Mapping[str, Any]]
+    ) -> Iterator[SendBatch]:
+        """``send_batches`` one at a time where the variant can encode lazily: every message
+        is checked before this returns."""
+        return iter(self.send_batches(messages))
+
+    def send_batches(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[SendBatch]:
+        raise NotImplementedError
 
     def accepted_ids(self, batch: SendBatch, response: HttpResponse) -> list[str] | None:
         """The ids of the usual answer (every recipient plainly accepted), read without a

@@ -66,14 +66,19 @@ class JsonCodec(CodecBase):
         return item
 
     def send_batches(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[SendBatch]:
-        checked = self.validated(messages)
-        return [
+        return list(self.iter_send_batches(messages))
+
+    def iter_send_batches(
+        self, messages: Sequence[Message | Mapping[str, Any]]
+    ) -> Iterator[SendBatch]:
+        plans = plan_parts(self.validated(messages), self.settings.max_recipients)
+        return (
             SendBatch(
                 self._request({"message": [self.message_document(p.message) for p in parts]}),
                 tuple(parts),
             )
-            for parts in plan_parts(checked, self.settings.max_recipients)
-        ]
+            for parts in plans
+        )
 
     def _parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]:
         items: Any = _usual_answer(response)

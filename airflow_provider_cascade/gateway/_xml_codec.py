@@ -102,13 +102,19 @@ class XmlCodec(CodecBase):
                 abonent.set("client_id_message", str(r.client_id_message))
 
     def send_batches(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[SendBatch]:
-        batches = []
-        for parts in plan_parts(self.validated(messages), self.settings.max_recipients):
-            root = self._root()
-            for part in parts:
-                self.add_message(root, part.message)
-            batches.append(SendBatch(self._document(SEND_PATH, root), tuple(parts)))
-        return batches
+        return list(self.iter_send_batches(messages))
+
+    def iter_send_batches(
+        self, messages: Sequence[Message | Mapping[str, Any]]
+    ) -> Iterator[SendBatch]:
+        plans = plan_parts(self.validated(messages), self.settings.max_recipients)
+        return (self._send_batch(parts) for parts in plans)
+
+    def _send_batch(self, parts: list[Part]) -> SendBatch:
+        root = self._root()
+        for part in parts:
+            self.add_message(root, part.message)
+        return SendBatch(self._document(SEND_PATH, root), tuple(parts))
 
     def _parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]:
         usual = _usual_answer(response)

@@ -10,8 +10,9 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
+from ..clients._ahead import Ahead
 from ..clients._gc import CollectWhileAway, older_objects_frozen
 from ..gateway import (
     CascadeDuplicateRequestError,
@@ -123,53 +124,6 @@ class _Planned:
     """When the planner wrote this batch's first intent (None: not written yet)."""
 
 
-_T = TypeVar("_T")
-
-
-class _Ahead(Iterator[_T]):
-    """``items``, the next one produced when :meth:`start` is called: the client calls it
-    once a request has left (``on_sent``), so planning batch i+1 (reading the file, client
-    ids, encoding, its intent) runs while the gateway works on request i, in this thread,
-    before it waits for the answer. No second thread: nothing competes for the GIL with the
-    path from an answer to the next request. An error (bad input) surfaces at the item, not
-    inside the request."""
-
-    def __init__(self, items: Iterator[_T]) -> None:
-        self._items = items
-        self._started = False
-        self._item: _T | None = None
-        self._error: Exception | None = None
-
-    def start(self) -> None:
-        if self._started:
-            return
-        self._started = True
-        try:
-            self._item = next(self._items, None)
-        except Exception as exc:  # raised at __next__, outside the request
-            self._error = exc
-
-    def __next__(self) -> _T:
-        self.start()
-        self._started = False
-        item, self._item = self._item, None
-        error, self._error = self._error, None
-        if error is not None:
-            raise error
-        if item is None:
-            raise StopIteration
-        return item
-
-    def close(self) -> _T | None:
-        """Close the source (its file) here and now. Returns the item produced ahead and
-        never taken (the caller stopped early), if any."""
-        close = getattr(self._items, "close", None)
-        if close is not None:
-            close()
-        item, self._item = self._item, None
-        return item
-
-
 @dataclass(order=True)
 class _Pending:
     not_before: float
@@ -216,7 +170,7 @@ class LedgerSender:
         self._started = 0.0
         self._next_progress = 0.0
         self._planned = 0
-        self._upcoming: _Ahead[_Planned] | None = None
+        self._upcoming: Ahead[_Planned] | None = None
         self._later: list[Callable[[], None]] = []
         self._collector = CollectWhileAway()
         self._away_error: Exception | None = None
@@ -230,7 +184,7 @@ class LedgerSender:
         existing = self.ledger.batches()
         self._started = self.clock()
         self._next_progress = self._started + self.progress_every
-        self._upcoming = _Ahead(self._plan(chunks, recorded=frozenset(existing)))
+        self._upcoming = Ahead(self._plan(chunks, recorded=frozenset(existing)))
         try:
             for planned in self._upcoming:
                 record = self._record(planned, existing.pop(planned.number, None))
@@ -254,7 +208,7 @@ class LedgerSender:
 
     def _plan(self, chunks: Iterable[Chunk], recorded: frozenset[int]) -> Iterator[_Planned]:
         """Every batch with its entries, fingerprint and intent lines, ready to send.
-        :class:`_Ahead` runs this while the previous request is with the gateway, so
+        :class:`Ahead` runs this while the previous request is with the gateway, so
         the first intent of a new batch is written here too, off the path between an answer
         and the next request (nothing is sent from here). Not for a batch an earlier try
         recorded (``recorded`` lists those), nor for one whose loss could not be resent (GET):

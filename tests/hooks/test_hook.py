@@ -335,3 +335,33 @@ def test_on_sent_runs_once_after_the_request_left_and_never_when_it_did_not(
     with pytest.raises(CascadeTransportError) as err:
         refused.get_conn().send_batch(batch, lambda: calls.append(len(calls)))
     assert not err.value.may_have_sent and calls == [0, 1]
+
+
+@pytest.mark.parametrize("protocol", ["json", "xml"])
+def test_a_bulk_send_encodes_each_request_while_the_one_before_is_away(
+    cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, protocol: str
+) -> None:
+    """Every message is checked before the first request; request i+1 is encoded only once
+    request i has left (not all up front), and a bad message anywhere sends nothing."""
+    gw = cascade_gateway
+    hook = use(monkeypatch, gw, protocol, max_recipients=2)
+    client = hook.get_conn()
+    codec = client.codec
+    encoded_after: list[int] = []  # requests made when each batch was encoded
+    encode = codec._request if protocol == "json" else codec._send_batch  # type: ignore[attr-defined]
+
+    def counting(*args: object) -> object:
+        encoded_after.append(client.requests_made)
+        return encode(*args)
+
+    monkeypatch.setattr(codec, "_request" if protocol == "json" else "_send_batch", counting)
+    phones = [f"7900000010{i}" for i in range(5)]
+    results = hook.send([message(*phones)])
+    assert [r.phone for r in results] == phones and all(r.accepted for r in results)
+    # batch 1 before any request, batch i+1 during request i (on_sent: once it has left)
+    assert encoded_after == [0, 1, 2] and client.requests_made == 3
+
+    seen = len(gw.requests)
+    with pytest.raises(CascadeValidationError):
+        hook.send([message(*phones), message("12")])
+    assert len(gw.requests) == seen
