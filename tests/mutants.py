@@ -136,6 +136,20 @@ MUTANTS: list[Mutant] = [
         "tests/gateway/test_fast_decode.py",
     ),
     m(
+        "quick XML read takes whitespace past libxml2's limits",
+        G + "_xml_codec.py",
+        '_WS = "[ \\t\\r\\n]{0,4096}"',
+        '_WS = "[ \\t\\r\\n]*"',
+        "tests/gateway/test_fast_decode.py",
+    ),
+    m(
+        "quick XML read takes values past libxml2's limits",
+        G + "_xml_codec.py",
+        '_DIGITS = "[0-9]{0,64}"',
+        '_DIGITS = "[0-9]*"',
+        "tests/gateway/test_fast_decode.py",
+    ),
+    m(
         "quick XML read takes a repeated attribute",
         G + "_xml_codec.py",
         "    if len(set(names)) != len(names) or not set(names) <= set(SEND_FIELDS):",

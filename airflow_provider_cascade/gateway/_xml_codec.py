@@ -192,8 +192,11 @@ class _Grammar(NamedTuple):
     pick: Callable[[Sequence[str]], tuple[str, ...]]
 
 
-_WS = "[ \t\r\n]*"  # XML's whitespace, not Unicode's
-_FIRST_ROW = re.compile(r'<information((?: [a-z_]+="[0-9]*")+)>')
+# XML's whitespace, not Unicode's. Runs and values are capped far below libxml2's limits
+# (10,000,000 characters, kept by lxml's parser here): longer ones go to the exact path.
+_WS = "[ \t\r\n]{0,4096}"
+_DIGITS = "[0-9]{0,64}"
+_FIRST_ROW = re.compile(f'<information((?: [a-z_]+="{_DIGITS}")+)>')
 _ATTRIBUTE_NAME = re.compile(r" ([a-z_]+)=")
 
 
@@ -202,13 +205,14 @@ def _grammar(names: tuple[str, ...]) -> _Grammar | None:
     """The usual send answer whose rows carry these attributes in this order, as a regular
     language: an optional UTF-8 declaration, ``<response>``, ``<message>`` elements holding
     only ``<information>`` rows with exactly these attributes, each of ASCII digits in double
-    quotes, and a status word or nothing as text; XML whitespace between elements. Nothing
+    quotes, and a status word or nothing as text; XML whitespace between elements (runs and
+    values of bounded length). Nothing
     else: no DOCTYPE, entity, comment, CDATA, namespace or other attribute. Any XML parser
     builds the same tree of such a text, so it is read with regular expressions."""
     if len(set(names)) != len(names) or not set(names) <= set(SEND_FIELDS):
         return None  # a parser refuses a repeated attribute; any other is not a usual row
     texts = "|".join(map(re.escape, sorted(STATUS_WORDS)))
-    values = "".join(f' {name}="([0-9]*)"' for name in names)
+    values = "".join(f' {name}="({_DIGITS})"' for name in names)
     row = f"<information{values}>(?:{texts})?</information>()"  # () captures the absent's ""
     document = (
         f"(?:<\\?xml version=([\"'])1\\.0\\1 encoding=([\"'])(?i:utf-8)\\2\\?>)?{_WS}"

@@ -488,6 +488,10 @@ _XDOC = '<?xml version="1.0" encoding="utf-8"?>\n<response><message>{}</message>
         (_XDOC.format(_XROW).replace("</response>", "</message></response>"), False),
         (_XDOC.format(_XROW).replace("79000000000", "7900000000\u0665"), False),
         (_XDOC.format(_XROW).replace("<response>", "<response>\u00a0"), False),
+        # past libxml2's limits (10,000,000 characters), which lxml keeps (huge_tree=False)
+        (_XDOC.format(" " * 10_000_001 + _XROW), False),
+        (_XDOC.format(_XROW) + "\n" * 10_000_000, False),
+        (_XDOC.format(_XROW.replace('"1000"', '"1' + "0" * 10_000_000 + '"')), False),
     ],
 )
 def test_the_quick_xml_read_agrees_with_the_exact_path(body: str, quick: bool) -> None:
