@@ -250,34 +250,37 @@ def plain_ids(answers: Sequence[SendResult], sent: int) -> list[str] | None:
     return ids if joined.isdigit() and joined.isascii() else None
 
 
-_ROW_KEY = itemgetter(2, 1)  # phone and client id of a SEND_FIELDS row
-_RECIPIENT_KEY = attrgetter("phone", "client_id_message")
-_ROW_COUNT = itemgetter(3)
-_ROW_CHANNELS = itemgetter(4, 5, 6, 7)
+_PHONE = attrgetter("phone")
+_CLIENT_ID = attrgetter("client_id_message")
 
 
-def usual_ids(parts: Sequence[Part], rows: Sequence[Sequence[Sequence[str]]]) -> list[str] | None:
-    """What ``plain_ids`` says of the results ``usual_prefix`` makes of these rows (one list
-    per part, each row its ``SEND_FIELDS`` strings), answered column by column without a
+def usual_ids(
+    parts: Sequence[Part], columns: Sequence[Sequence[Sequence[str]]]
+) -> list[str] | None:
+    """What ``plain_ids`` says of the results ``usual_prefix`` makes of these rows, given as
+    columns (per part, one sequence of strings per ``SEND_FIELDS`` field), answered without a
     result per recipient: the ids when each part's rows answer its recipients one for one,
     in order, by phone and client id (no stored base), every id ASCII digits and not 0, every
     channel id ASCII digits (or none) and every count one ``usual_prefix`` takes. Else None."""
-    if len(rows) != len(parts):
+    if len(columns) != len(parts):
         return None
     ids: list[str] = []
-    channels: list[tuple[str, ...]] = []
-    for part, part_rows in zip(parts, rows, strict=True):
+    channels: list[str] = []
+    for part, (id_col, client_id_col, phone_col, count_col, *channel_cols) in zip(
+        parts, columns, strict=True
+    ):
         recipients = part.message.recipients
         if (
             part.message.bases
-            or len(part_rows) != len(recipients)
-            or list(map(_ROW_KEY, part_rows)) != list(map(_RECIPIENT_KEY, recipients))
-            or not all(map(_COUNTS.__contains__, map(_ROW_COUNT, part_rows)))
+            or len(id_col) != len(recipients)
+            or list(phone_col) != list(map(_PHONE, recipients))
+            or list(client_id_col) != list(map(_CLIENT_ID, recipients))
+            or not all(map(_COUNTS.__contains__, count_col))
         ):
             return None
-        ids += map(itemgetter(0), part_rows)
-        channels += map(_ROW_CHANNELS, part_rows)
-    joined, channel_ids = "".join(ids), "".join(map("".join, channels))
+        ids += id_col
+        channels += map("".join, channel_cols)
+    joined, channel_ids = "".join(ids), "".join(channels)
     if not (joined.isdigit() and joined.isascii()) or "" in ids or "0" in ids:
         return None
     if channel_ids and not (channel_ids.isdigit() and channel_ids.isascii()):

@@ -102,7 +102,7 @@ class JsonCodec(CodecBase):
         items = _usual_answer(response)
         if items is None:
             return None
-        return usual_ids(batch.parts, [list(map(_usual_fields, rows)) for rows in items])
+        return usual_ids(batch.parts, [[list(map(f, rows)) for f in _FIELDS] for rows in items])
 
     def state_batches(self, id_messages: Iterable[str | int] | str | int) -> list[StateBatch]:
         return [
@@ -137,6 +137,7 @@ class _UsualAnswer(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 _read_usual = msgspec.json.Decoder(_UsualAnswer).decode
 _usual_fields = attrgetter(*SEND_FIELDS)
+_FIELDS = [attrgetter(name) for name in SEND_FIELDS]
 
 
 def _usual_answer(response: HttpResponse) -> list[list[_UsualRow]] | None:
