@@ -15,7 +15,6 @@ from ._decode import (
     SEND_FIELDS,
     check_state_ids,
     finish_part,
-    json_send_fields,
     load_json,
     part_error,
     send_row,
@@ -173,16 +172,11 @@ def _message_results(part: Part, item: Any) -> list[SendResult]:
 
 
 def _usual_rows(rows: list[Any]) -> Iterator[Sequence[Any]]:
-    """Each row's ``SEND_FIELDS`` (an absent one as None) while rows are objects without
-    ``error`` or ``base``; in C when every row has exactly those keys (the document's
-    success row), else row by row (e.g. the rows of recipients without a client id)."""
+    """Each row's ``SEND_FIELDS`` (an absent one as None): in C for the typed rows of the
+    usual answer; else row by row while rows are objects without ``error`` or ``base`` (an
+    answer with a rejected recipient, say, read by ``json.loads``)."""
     if rows and rows[0].__class__ is _UsualRow:
         return map(_usual_fields, rows)
-    try:
-        if set(map(len, rows)) == {len(SEND_FIELDS)}:
-            return map(json_send_fields, rows)  # KeyError at a row with other keys
-    except TypeError:
-        pass  # a row without a length: not an object
     return _some_usual_rows(rows)
 
 
