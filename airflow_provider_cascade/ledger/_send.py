@@ -251,10 +251,7 @@ class LedgerSender:
         """The try stopped before this batch's request, whose intent the planner wrote:
         record that it was not sent (the next try sends it under the same client ids)."""
         rows = {i: Row(Fate.UNSENT, None, NOT_SENT) for i in range(len(planned.entries))}
-        self.ledger.write_record(
-            planned.number, 1, "outcome",
-            outcome_lines(planned.number, 1, self.clock(), NOT_SENT_RESULT, rows.items(), NOT_SENT),
-        )  # fmt: skip
+        self._outcome(planned.number, 1, NOT_SENT_RESULT, NOT_SENT, rows)
 
     def _record(self, planned: _Planned, names: list[str] | None) -> BatchRecord:
         number = planned.number
@@ -451,13 +448,20 @@ class LedgerSender:
         error: str | None,
         rows: dict[int, Row],
     ) -> None:
+        # the gateway had the request by the outcome's time at the latest
+        record.last_sent_at = self._outcome(record.batch, attempt, result, error, rows)
+        record.rows.update(rows)
+
+    def _outcome(
+        self, number: int, attempt: int, result: str, error: str | None, rows: dict[int, Row]
+    ) -> float:
+        """Write an outcome record; returns its time."""
         now = self.clock()
         self.ledger.write_record(
-            record.batch, attempt, "outcome",
-            outcome_lines(record.batch, attempt, now, result, rows.items(), error),
+            number, attempt, "outcome",
+            outcome_lines(number, attempt, now, result, rows.items(), error),
         )  # fmt: skip
-        record.rows.update(rows)
-        record.last_sent_at = now  # the gateway had the request by now at the latest
+        return now
 
     def _settle_untracked(self, record: BatchRecord, indexes: list[int]) -> None:
         """Without client ids a resend could message people twice: record, never resend. A
