@@ -98,11 +98,14 @@ class HttpRequest:
         return f"HttpRequest({self.method} {self.safe_url}, body={size} bytes)"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class HttpResponse:
     status: int
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # a gateway may echo the password or token it was sent
+        return f"HttpResponse({self.status}, body={len(self.body)} bytes)"
 
     def header(self, name: str) -> str | None:
         lname = name.lower()

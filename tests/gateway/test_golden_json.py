@@ -147,3 +147,13 @@ def test_state_response_document_example(login_settings: CodecSettings) -> None:
     assert second.status is MessageStatus.NOT_DELIVER
     assert second.prices[Channel.SMS] == Decimal("4.10") and second.num_parts_sms == 2
     assert second.to_dict()["prices"]["sms"] == "4.10"
+
+
+def test_a_raw_answer_prints_without_its_body_or_headers() -> None:
+    """``send_request`` hands the raw answer to its caller, and a gateway may echo what it
+    was sent (the password in the body, the token in a header): the answer's repr says its
+    status and size only."""
+    body = b'{"error": "bad password pass-secret"}'
+    answer = HttpResponse(200, body, {"X-Echo": "tok-secret"})
+    assert repr(answer) == f"HttpResponse(200, body={len(body)} bytes)"
+    assert "secret" not in repr(answer) and "secret" not in str(answer)
