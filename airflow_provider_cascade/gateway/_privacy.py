@@ -1,0 +1,17 @@
+"""Phone numbers are personal data: one rule for showing them where a person may read them
+(logs, XCom, reports, pages) when masking is on."""
+
+from __future__ import annotations
+
+
+def mask_phone(phone: str) -> str:
+    """``79001234567`` -> ``79*****4567``: the country prefix and the last four digits stay,
+    enough to tell recipients apart in a sample, too little to call anyone."""
+    if len(phone) <= 6:
+        return "*" * len(phone)
+    return phone[:2] + "*" * (len(phone) - 6) + phone[-4:]
+
+
+def shown_phone(phone: str, masked: bool) -> str:
+    """The phone as a log line, XCom value, report row or page shows it."""
+    return mask_phone(phone) if masked else phone
