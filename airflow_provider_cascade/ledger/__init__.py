@@ -10,8 +10,16 @@ untracked. The sensor reads the ids from it and writes states and prices beside 
 from __future__ import annotations
 
 from ._client_ids import stable_client_id
+from ._errors import (
+    CascadeLedgerDamaged,
+    CascadeLedgerError,
+    CascadeLedgerMismatch,
+    CascadeSendStopped,
+    CascadeSuperseded,
+    LedgerInputChanged,
+)
 from ._records import FORMAT, VERSION, Fate
-from ._send import LedgerInputChanged, LedgerSender, Totals
+from ._send import LedgerSender, Totals
 from ._shards import split_recipients_file
 from ._sources import (
     Plan,
@@ -29,6 +37,11 @@ __all__ = [
     "FORMAT",
     "REF_KEY",
     "VERSION",
+    "CascadeLedgerDamaged",
+    "CascadeLedgerError",
+    "CascadeLedgerMismatch",
+    "CascadeSendStopped",
+    "CascadeSuperseded",
     "Fate",
     "Ledger",
     "LedgerInputChanged",

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, NamedTuple
 
+from ._errors import CascadeLedgerDamaged
+
 FORMAT = "cascade-ledger"
-VERSION = 1
+VERSION = 2
+"""2: record names carry the claim of the try that wrote them."""
 NOT_SENT_RESULT = "not_sent"
 """An outcome's result when the intent's request certainly never left (the try stopped)."""
 
@@ -80,18 +85,6 @@ def digest(entries: Sequence[Entry]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def entry_line(index: int, e: Entry) -> str:
-    """``_dump(e.to_json(index))``, formatted directly in the usual case (digits only: nothing
-    to escape): a line per recipient of a million-recipient send."""
-    phone, cid = e.phone, e.cid
-    if e.base is None and phone is not None and phone.isdigit():
-        if cid is None:
-            return f'{{"i":{index},"m":{e.message},"phone":"{phone}"}}'
-        if cid.isdigit():
-            return f'{{"i":{index},"m":{e.message},"phone":"{phone}","cid":"{cid}"}}'
-    return _dump(e.to_json(index))
-
-
 def intent_lines(
     batch: int,
     attempt: int,
@@ -99,7 +92,6 @@ def intent_lines(
     entries: Sequence[Entry],
     indexes: Sequence[int],
     fingerprint: str | None = None,
-    lines: list[str] | None = None,
     **meta: Any,
 ) -> Iterator[str]:
     """Written and closed before the request leaves: the trailer line proves it is whole."""
@@ -108,10 +100,8 @@ def intent_lines(
     if attempt == 1:
         head["digest"] = fingerprint or digest(entries)
     yield _dump(head)
-    if lines is not None and len(indexes) == len(lines):  # every entry, formatted already
-        yield from lines
-    else:
-        yield from [entry_line(i, entries[i]) for i in indexes]
+    for i in indexes:
+        yield _dump(entries[i].to_json(i))
     yield _dump({"end": len(indexes)})
 
 
@@ -127,16 +117,6 @@ def outcome_lines(
     yield _outcome_head(batch, attempt, at, result, error)
     n = 0
     for i, row in rows:
-        if row.members is None and not row.already and row.error is None:
-            ident = row.id_message
-            if not ident:
-                yield f'{{"i":{i},"fate":"{row.fate.value}"}}'
-                n += 1
-                continue
-            if ident.isdigit():  # the usual accepted row: formatted directly
-                yield f'{{"i":{i},"fate":"{row.fate.value}","id":"{ident}"}}'
-                n += 1
-                continue
         for phone, member in row.members if row.members is not None else [(None, row)]:
             line: dict[str, Any] = {"i": i, "fate": member.fate.value}
             if phone is not None:
@@ -155,17 +135,6 @@ def outcome_lines(
     yield _dump({"end": n})
 
 
-def accepted_lines(
-    batch: int, attempt: int, at: float, result: str, ids: Iterable[tuple[int, str]]
-) -> list[str]:
-    """``outcome_lines`` for rows all accepted with ids of ASCII digits (the usual answer),
-    formatted in one pass: it stands between an answer and the next request."""
-    lines = [_outcome_head(batch, attempt, at, result)]
-    lines += [f'{{"i":{i},"fate":"accepted","id":"{ident}"}}' for i, ident in ids]
-    lines.append(f'{{"end":{len(lines) - 1}}}')
-    return lines
-
-
 def _outcome_head(
     batch: int, attempt: int, at: float, result: str, error: str | None = None
 ) -> str:
@@ -178,18 +147,17 @@ def _outcome_head(
 
 @dataclass
 class BatchRecord:
-    """Everything the ledger knows of one batch, folded in attempt order."""
+    """Everything the ledger knows of one batch, folded in record order."""
 
     batch: int
     entries: list[Entry] = field(default_factory=list)
     digest: str = ""
     rows: dict[int, Row] = field(default_factory=dict)
     attempts: int = 0
+    """The highest attempt any try recorded (0: no request of this batch ever left)."""
     last_sent_at: float = 0.0
-    lines: list[str] | None = field(default=None, repr=False)
-    """The entries' intent lines, formatted while the previous request was on the wire."""
-    intent_at: float | None = None
-    """When the first intent was written ahead of the request (in memory only)."""
+    """When a copy of this batch was last perhaps at the gateway (a record's clock; may be
+    another worker's: callers bound it by their own clock)."""
 
     def fate(self, index: int) -> Fate:
         row = self.rows.get(index)
@@ -203,58 +171,146 @@ class BatchRecord:
             if ((row := rows.get(i)) is None and unsent) or (row is not None and row.fate in fates)
         ]
 
+    def update(self, rows: dict[int, Row]) -> None:
+        """Fold rows in, by the fate table (``_fates.merge``)."""
+        from ._fates import merge
+
+        known = self.rows
+        for i, row in rows.items():
+            known[i] = merge(known.get(i), row)
+
+
+class RecordName(NamedTuple):
+    """``<batch>.<attempt>.<claim>.<kind>.jsonl``: the claim (``<seq>-<token>``) is the try
+    that wrote it, so two tries never write the same object."""
+
+    batch: int
+    attempt: int
+    claim: str
+    kind: str
+
+    def __str__(self) -> str:
+        return f"{self.batch:07d}.{self.attempt:03d}.{self.claim}.{self.kind}.jsonl"
+
+    @property
+    def order(self) -> tuple[int, str, int]:
+        return self.attempt, self.claim, KINDS.index(self.kind)
+
+
+KINDS = ("intent", "outcome", "settled")
+_NAME = re.compile(r"(\d{7})\.(\d{3})\.(\d{6}-[0-9a-f]{8})\.(intent|outcome|settled)\.jsonl")
+
+
+def parse_name(name: str) -> RecordName | None:
+    match = _NAME.fullmatch(name)
+    if match is None:
+        return None
+    return RecordName(int(match[1]), int(match[2]), match[3], match[4])
+
 
 def fold(batch: int, files: Sequence[tuple[str, list[str]]]) -> BatchRecord:
-    """Fold a batch's files (name, lines), sorted by attempt, intent before outcome.
+    """Fold a batch's records (name, lines), in ``RecordName.order``.
 
-    An intent without its trailer was cut short before the request left: ignored. An intent
-    whose outcome is missing or cut short means the request may have reached the gateway.
+    An intent without its trailer was cut short before the request left: ignored. A whole
+    intent without the outcome of the same attempt and try means the request may have reached
+    the gateway. An outcome or settled record proves its attempt left even where its intent is
+    unreadable. Anything this version never writes raises ``CascadeLedgerDamaged``.
     """
     record = BatchRecord(batch)
-    pending: list[int] | None = None  # entries of the last whole intent still without outcome
-    before = 0.0  # when a request of the batch last reached the gateway, before this intent
-    for _name, lines in files:
+    intents: dict[tuple[int, str], tuple[list[int], float]] = {}  # key -> (sent, time)
+    answered: dict[tuple[int, str], bool] = {}  # key -> its request left
+    for name, lines in files:
         parsed = _parse(lines)
         if parsed is None:
-            continue  # cut short by a crash
+            continue  # cut short by a crash (or a full disk) while it was written
         head, items = parsed
-        if head["record"] == "intent":
-            if head["attempt"] == 1 and not record.entries:
-                record.entries = [Entry.from_json(x) for x in items]
-                record.digest = head.get("digest", "")
-            _close_in_flight(record, pending)
-            pending = [int(x["i"]) for x in items]
-            record.attempts = max(record.attempts, int(head["attempt"]))
-            before, record.last_sent_at = record.last_sent_at, float(head["at"])
-        elif head.get("result") == NOT_SENT_RESULT:
-            pending = None  # the request never left: no copy at the gateway to wait out
-            record.last_sent_at = before
+        key = _key(name)
+        kind = head.get("record")
+        if head.get("v") != VERSION:
+            raise CascadeLedgerDamaged("", f"written by ledger format {head.get('v')!r}, "
+                                       f"this version reads {VERSION}", name)  # fmt: skip
+        at = _time(head, name)
+        record.attempts = max(record.attempts, _int(head.get("attempt"), name))
+        if kind == "intent":
+            if head.get("attempt") == 1 and not record.entries:
+                record.entries = [_entry(x, name) for x in items]
+                record.digest = str(head.get("digest", ""))
+            intents[key] = ([_int(x.get("i"), name) for x in items], at)
+        elif kind in ("outcome", "settled"):
+            left = head.get("result") != NOT_SENT_RESULT
+            answered[key] = answered.get(key, False) or left
+            if left:
+                record.last_sent_at = max(record.last_sent_at, at)
+            record.update(_rows(items, name))
         else:
-            pending = None
-            record.last_sent_at = max(record.last_sent_at, float(head["at"]))
-            fresh: dict[int, Row] = {}
-            for x in items:
-                i = int(x["i"])
-                row = Row(Fate(x["fate"]), x.get("id"), x.get("error"), bool(x.get("already")))
-                if "phone" in x or "members" in x:  # a stored base, one line per phone in it
-                    base = fresh.setdefault(i, Row(Fate.REJECTED, members=[]))
-                    if "phone" in x:
-                        assert base.members is not None
-                        base.members.append((str(x["phone"]), row))
-                        if row.fate is Fate.ACCEPTED or base.error is None:
-                            base.fate, base.error = row.fate, row.error
-                    else:
-                        base.error = row.error
-                else:
-                    fresh[i] = row
-            record.rows.update(fresh)
-    _close_in_flight(record, pending)
+            raise CascadeLedgerDamaged("", f"unknown record kind {kind!r}", name)
+    perhaps = Row(Fate.IN_FLIGHT, None, "no answer recorded (crash or lost answer)")
+    for key, (sent, at) in intents.items():
+        if answered.get(key, True):  # no outcome, or one that says it left
+            record.last_sent_at = max(record.last_sent_at, at)
+        if key not in answered:
+            record.update(dict.fromkeys(sent, perhaps))
     return record
 
 
-def _close_in_flight(record: BatchRecord, pending: list[int] | None) -> None:
-    for i in pending or ():
-        record.rows[i] = Row(Fate.IN_FLIGHT, None, "no answer recorded (crash or lost answer)")
+def _key(name: str) -> tuple[int, str]:
+    parsed = parse_name(name.rsplit("/", 1)[-1])
+    return (0, name) if parsed is None else (parsed.attempt, parsed.claim)
+
+
+def _rows(items: list[dict[str, Any]], name: str) -> dict[int, Row]:
+    rows: dict[int, Row] = {}
+    for x in items:
+        i = _int(x.get("i"), name)
+        try:
+            fate = Fate(x.get("fate"))
+        except ValueError:
+            raise CascadeLedgerDamaged("", f"unknown fate {x.get('fate')!r}", name) from None
+        ident = x.get("id")
+        if ident is not None and not (isinstance(ident, str) and ident.isdigit()):
+            raise CascadeLedgerDamaged("", f"an id that is not digits: {str(ident)[:20]!r}", name)
+        row = Row(fate, ident, x.get("error"), bool(x.get("already")))
+        if "phone" in x or "members" in x:  # a stored base, one line per phone in it
+            base = rows.setdefault(i, Row(Fate.REJECTED, members=[]))
+            if "phone" in x:
+                _check_accepted(row, name)
+                assert base.members is not None
+                base.members.append((str(x["phone"]), row))
+                if row.fate is Fate.ACCEPTED or base.error is None:
+                    base.fate, base.error = row.fate, row.error
+            else:
+                base.error = row.error
+        else:
+            _check_accepted(row, name)
+            rows[i] = row
+    return rows
+
+
+def _check_accepted(row: Row, name: str) -> None:
+    if row.fate is Fate.ACCEPTED and not row.id_message:
+        raise CascadeLedgerDamaged("", "a recipient recorded accepted without an id", name)
+
+
+def _entry(data: dict[str, Any], name: str) -> Entry:
+    try:
+        return Entry.from_json(data)
+    except (KeyError, TypeError, ValueError):
+        raise CascadeLedgerDamaged("", "an intent row without its message index", name) from None
+
+
+def _int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise CascadeLedgerDamaged("", f"a count or index that is not a number: {value!r}", name)
+    return value
+
+
+def _time(head: dict[str, Any], name: str) -> float:
+    """A record's time as written (another worker's clock); not finite: as late as can be,
+    which the sender bounds by its own clock."""
+    value = head.get("at")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise CascadeLedgerDamaged("", f"a record time that is not a number: {value!r}", name)
+    return float(value) if math.isfinite(value) else math.inf
 
 
 def _parse(lines: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
@@ -262,7 +318,9 @@ def _parse(lines: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]] | No
         records = json.loads("[" + ",".join([x for x in lines if x.strip()]) + "]")  # one call
     except ValueError:
         return None
-    if len(records) < 2 or "end" not in records[-1] or "record" not in records[0]:
+    if len(records) < 2 or not all(isinstance(x, dict) for x in records):
+        return None
+    if "end" not in records[-1] or "record" not in records[0]:
         return None
     items = records[1:-1]
     return (records[0], items) if records[-1]["end"] == len(items) else None

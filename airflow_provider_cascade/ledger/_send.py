@@ -1,61 +1,62 @@
 """Sending through the ledger: every request is announced before it leaves and its answer
-recorded after, so any later try knows exactly who was messaged and who may have been."""
+recorded after, so any later try knows exactly who was messaged and who may have been.
+
+For each batch, top to bottom: plan it (entries, client ids, the request), write its intent,
+check that this try still owns the ledger, send, read the answer, write the outcome, and queue
+for a later resend whoever may not have been reached. While a request is away, a thread plans
+the next batch and writes its intent, and another writes the last outcome (``_background``);
+only this thread sends. What each answer means for each recipient: ``_fates``.
+
+Two tries at once (a zombie and its retry): each claims the ledger before reading it, and
+writes each intent before checking that no later claim exists, so a try either stops before
+sending or the later one sees its intent and treats those recipients as perhaps sent.
+"""
 
 from __future__ import annotations
 
 import heapq
 import logging
+import math
+import os
+import socket
+import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from functools import partial
 from typing import Any, Protocol
 
-from ..clients._ahead import Ahead
-from ..clients._gc import CollectWhileAway, older_objects_frozen
-from ..gateway import (
-    CascadeDuplicateRequestError,
-    CascadeError,
-    CascadeGatewayError,
-    CascadeResponseError,
-    CascadeServerError,
-    CascadeTransportError,
-    Message,
-    Recipient,
-    SendResult,
+from ..gateway import CascadeError, CascadeGatewayError, Message, Recipient
+from ..gateway.codec import Codec, HttpResponse, SendBatch
+from ._background import Ahead, InOrder
+from ._client_ids import is_derived
+from ._errors import (
+    CascadeLedgerError,
+    CascadeSendStopped,
+    CascadeSuperseded,
+    LedgerInputChanged,
 )
-from ..gateway.codec import Codec, HttpResponse, SendBatch, plain_ids
+from ._fates import NOT_SENT, answer_rows, failure_fate, untracked_without_id
 from ._records import (
     NOT_SENT_RESULT,
     BatchRecord,
     Entry,
     Fate,
+    RecordName,
     Row,
-    accepted_lines,
     digest,
-    entry_line,
     intent_lines,
     outcome_lines,
 )
 from ._sources import Chunk
-from ._store import Ledger
+from ._store import Claim, Ledger
 
-UNTRACKED_NO_ID = "already sent earlier under this client id; the gateway gave no id to poll"
-UNTRACKED_NO_CID = "answer lost and no client id to resend safely: may have been sent, not resent"
-NOT_SENT = "not sent: the try stopped before this request"
+__all__ = ["LedgerInputChanged", "LedgerSender", "Totals", "progress_line"]
 
 
 class BatchClient(Protocol):
     codec: Codec
 
-    def send_request(
-        self, batch: SendBatch, on_sent: Callable[[], object] | None = None
-    ) -> HttpResponse: ...
-
-
-class LedgerInputChanged(CascadeError):
-    """A resumed try planned a batch unlike the one its earlier try recorded."""
+    def send_request(self, batch: SendBatch) -> HttpResponse: ...
 
 
 @dataclass
@@ -71,20 +72,24 @@ class Totals:
     batches: int = 0
     resumed_batches: int = 0
     already: int = 0
-    """Accepted under a client id the gateway had from an earlier request."""
+    """Accepted under a client id the gateway had from an earlier request of this send."""
+    id_reused: int = 0
+    """Rejected: their client id was used by an earlier send, so nobody was messaged now."""
     ids: list[str] = field(default_factory=list)
     keep_ids: bool = True
     """Collect accepted ids in ``ids`` (inline sends return them; a file's send keeps them in
     the ledger only: a million ids would be tens of MiB in the worker)."""
     untracked_sample: list[str] = field(default_factory=list)
+    id_reused_sample: list[str] = field(default_factory=list)
     first_errors: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {"total": self.total, "accepted": self.accepted, "already_sent": self.already,
-                "rejected": self.rejected, "untracked": self.untracked,
-                "requests": self.requests}  # fmt: skip
+                "rejected": self.rejected, "id_reused": self.id_reused,
+                "untracked": self.untracked, "requests": self.requests}  # fmt: skip
 
     def add(self, rec: BatchRecord) -> None:
+        self.total += len(rec.entries)
         for i, entry in enumerate(rec.entries):
             row = rec.rows.get(i)
             if row is None:
@@ -97,6 +102,7 @@ class Totals:
             self._count(entry, row)
 
     def _count(self, entry: Entry, row: Row) -> None:
+        who = entry.phone or f"base {entry.base}"
         if row.fate is Fate.ACCEPTED and row.id_message:
             self.accepted += 1
             self.already += row.already
@@ -104,12 +110,19 @@ class Totals:
                 self.ids.append(row.id_message)
         elif row.fate is Fate.UNTRACKED:
             self.untracked += 1
-            if len(self.untracked_sample) < 20:
-                self.untracked_sample.append(entry.phone or f"base {entry.base}")
+            _sample(self.untracked_sample, who, 20)
         elif row.fate is Fate.REJECTED:
             self.rejected += 1
-            if row.error and len(self.first_errors) < 3:
-                self.first_errors.append(f"{entry.phone or entry.base}: {row.error}")
+            if row.already:
+                self.id_reused += 1
+                _sample(self.id_reused_sample, who, 20)
+            elif row.error and len(self.first_errors) < 3:
+                self.first_errors.append(f"{who}: {row.error}")
+
+
+def _sample(into: list[str], who: str, limit: int) -> None:
+    if len(into) < limit:
+        into.append(who)
 
 
 @dataclass(slots=True)
@@ -119,9 +132,8 @@ class _Planned:
     entries: list[Entry]
     by_index: dict[int, Message]
     fingerprint: str
-    lines: list[str]
     intent_at: float | None = None
-    """When the planner wrote this batch's first intent (None: not written yet)."""
+    """When the planner wrote the first intent (None: not written ahead)."""
 
 
 @dataclass(order=True)
@@ -146,8 +158,9 @@ class LedgerSender:
         total_hint: int | None = None,
         max_attempts: int = 4,
         try_number: int = 1,
+        run_key: tuple[object, ...] | None = None,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
         progress_every: float = 10.0,
     ) -> None:
         self.ledger = ledger
@@ -155,50 +168,50 @@ class LedgerSender:
         self.codec = client.codec
         self.window = repeat_window
         self.log = log
-        self.keep_ids = keep_ids
         self.total_hint = total_hint
         self.max_attempts = max_attempts
         self.try_number = try_number
+        self.run_key = run_key
+        """The task instance's key: client ids derived from it are this send's own."""
         self.clock = clock
-        self.sleep = sleep
         self.progress_every = progress_every
         self.totals = Totals(keep_ids=keep_ids)
-        self._margin = min(1.0, 0.1 * repeat_window)
+        self._stopping = threading.Event()
+        self._sleep = sleep or self._stopping.wait
+        self._margin = min(1.0, max(0.1 * repeat_window, 0.05))
         """A resend waits a window and this much after the last copy's recorded time."""
         self._queue: list[_Pending] = []
-        self._requests_this_try: dict[int, int] = {}  # a new try starts its count afresh
+        self._requests: dict[int, int] = {}  # requests per batch in this try
+        self._claim = Claim(0, "")
+        self._planner: Ahead[_Planned] | None = None
+        self._writes = InOrder()
         self._started = 0.0
         self._next_progress = 0.0
-        self._planned = 0
-        self._upcoming: Ahead[_Planned] | None = None
-        self._later: list[Callable[[], None]] = []
-        self._collector = CollectWhileAway()
-        self._away_error: Exception | None = None
+        self._carried = 0  # recipients of batches an earlier try finished
+        self._mine = 0  # recipients this try sent a first request to
+
+    def stop(self) -> None:
+        """Send nothing more (Airflow's ``on_kill``; any thread): the request under way ends,
+        its answer is recorded, and the send raises ``CascadeSendStopped``."""
+        self._stopping.set()
 
     # -- the whole send ---------------------------------------------------------------------
     def run(self, chunks: Iterable[Chunk]) -> Totals:
-        with older_objects_frozen(), self._collector:
-            return self._run(chunks)
-
-    def _run(self, chunks: Iterable[Chunk]) -> Totals:
-        existing = self.ledger.batches()
+        self._claim = self.ledger.claim(try_number=self.try_number, host=socket.gethostname(),
+                                        pid=os.getpid(), at=round(self.clock(), 3))  # fmt: skip
+        existing = self.ledger.batches()  # read after the claim: see the module's docstring
         self._started = self.clock()
         self._next_progress = self._started + self.progress_every
-        self._upcoming = Ahead(self._plan(chunks, recorded=frozenset(existing)))
+        planner = self._planner = Ahead(self._plan(chunks, frozenset(existing)))
         try:
-            for planned in self._upcoming:
-                record = self._record(planned, existing.pop(planned.number, None))
-                self._advance(record, planned.batch, planned.by_index)
-                if self._away_error is not None:
-                    raise self._away_error
+            for planned in planner:
+                self._batch(planned, existing.pop(planned.number, None))
                 self._progress()
+            self._drain()
+            self._writes.flush()
         finally:
-            unsent = self._upcoming.close()
-            self._upcoming = None
-            if unsent is not None and unsent.intent_at is not None:
-                self._never_sent(unsent)
-        self._catch_up()
-        self._drain()
+            self._planner = None
+            self._wind_down(planner)
         if existing:
             raise LedgerInputChanged(
                 f"the ledger holds batches {sorted(existing)[:5]} that this try did not plan: "
@@ -206,273 +219,229 @@ class LedgerSender:
             )
         return self.totals
 
+    def _wind_down(self, planner: Ahead[_Planned]) -> None:
+        """Whatever stopped the send: the batch planned ahead is recorded as not sent and
+        every outcome is written, or its failure logged (never hiding the first error)."""
+        left = planner.close()
+        try:
+            if left is not None and left.intent_at is not None:
+                self._not_sent(left.number, 1, range(len(left.entries)))
+            self._writes.flush()
+        except CascadeLedgerError as exc:
+            self.log.error("Cascade send: the ledger could not take the last records: %s", exc)
+        finally:
+            self._writes.close()
+
     def _plan(self, chunks: Iterable[Chunk], recorded: frozenset[int]) -> Iterator[_Planned]:
-        """Every batch with its entries, fingerprint and intent lines, ready to send.
-        :class:`Ahead` runs this while the previous request is with the gateway, so
-        the first intent of a new batch is written here too, off the path between an answer
-        and the next request (nothing is sent from here). Not for a batch an earlier try
-        recorded (``recorded`` lists those), nor for one whose loss could not be resent (GET):
-        an intent whose request then never left must mean "perhaps sent" only where that
-        costs nothing but a resend under the same client ids."""
+        """Every batch with its entries and fingerprint, its intent written ahead where a
+        request that then never leaves costs nothing but a resend under the same client ids
+        (not over GET, where perhaps-sent means never resent; not for a recorded batch)."""
         number = 0
         for chunk in chunks:
-            messages = [m for _, m in chunk]
             globals_ = [i for i, _ in chunk]
             by_index = dict(chunk)
-            for batch in self.codec.send_batches(messages):
+            for batch in self.codec.send_batches([m for _, m in chunk]):
                 number += 1
                 entries = _entries(batch, globals_)
-                lines = [entry_line(i, e) for i, e in enumerate(entries)]
-                planned = _Planned(number, batch, entries, by_index, digest(entries), lines)
+                planned = _Planned(number, batch, entries, by_index, digest(entries))
                 if batch.retry_safe and number not in recorded:
-                    planned.intent_at = self._write_intent(
-                        number, 1, entries, range(len(entries)), planned.fingerprint, lines
+                    planned.intent_at = self._intent(
+                        number, 1, entries, range(len(entries)), planned.fingerprint
                     )
                 yield planned
 
-    def _write_intent(
-        self,
-        number: int,
-        attempt: int,
-        entries: list[Entry],
-        sent: Sequence[int],
-        fingerprint: str,
-        lines: list[str] | None,
-    ) -> float:
-        now = self.clock()
-        self.ledger.write_record(
-            number, attempt, "intent",
-            intent_lines(number, attempt, now, entries, sent, fingerprint, lines,
-                         try_=self.try_number),
-        )  # fmt: skip
-        return now
-
-    def _never_sent(self, planned: _Planned) -> None:
-        """The try stopped before this batch's request, whose intent the planner wrote:
-        record that it was not sent (the next try sends it under the same client ids)."""
-        rows = {i: Row(Fate.UNSENT, None, NOT_SENT) for i in range(len(planned.entries))}
-        self._outcome(planned.number, 1, NOT_SENT_RESULT, NOT_SENT, rows)
+    def _batch(self, planned: _Planned, names: list[str] | None) -> None:
+        self.totals.batches += 1
+        record = self._record(planned, names)
+        if record.attempts == 0:  # a new batch: every entry goes
+            self._mine += len(record.entries)
+            sent = list(range(len(record.entries)))
+            self._request(record, planned.batch, sent, written=planned.intent_at)
+        else:
+            self.totals.resumed_batches += 1
+            self._carried += len(record.entries)
+            self._settle(record)
+        self._next_step(record, planned.by_index)
 
     def _record(self, planned: _Planned, names: list[str] | None) -> BatchRecord:
-        number = planned.number
-        if names:
-            record = self.ledger.load(number, names)
-            if record.entries:
-                if record.digest != planned.fingerprint:
-                    raise LedgerInputChanged(
-                        f"batch {number} differs from the one an earlier try sent: the input "
-                        "changed since (same run, task and map index). Use a new run, or the "
-                        "same input"
-                    )
-                self.totals.resumed_batches += 1
-                return record
-        return BatchRecord(
-            number, planned.entries, planned.fingerprint, lines=planned.lines,
-            intent_at=planned.intent_at,
-        )  # fmt: skip
+        fresh = BatchRecord(planned.number, planned.entries, planned.fingerprint)
+        if not names:
+            return fresh
+        record = self.ledger.load(planned.number, names)
+        if record.entries and record.digest != planned.fingerprint:
+            raise LedgerInputChanged(
+                f"batch {planned.number} differs from the one an earlier try sent: the input "
+                "changed since (same run, task and map index). Use a new run, or the same input"
+            )
+        if not record.entries and record.attempts:
+            self.log.warning(
+                "Cascade send: batch %d has an unreadable intent but a recorded answer: its "
+                "request left; its recipients are taken from this try's plan", planned.number,
+            )  # fmt: skip
+            record.entries, record.digest = planned.entries, planned.fingerprint
+        return record if record.entries else fresh
 
-    def _advance(self, record: BatchRecord, batch: SendBatch, by_index: dict[int, Message]) -> None:
-        self.totals.batches += 1
-        self._planned += len(record.entries)
-        if record.attempts == 0:  # a new batch: every entry goes, nothing to look up
-            self._send(record, batch, None, by_index)
-            return
-        in_flight = record.indexes(Fate.IN_FLIGHT)
-        unsent = record.indexes(Fate.UNSENT)
-        if in_flight and not batch.retry_safe:
-            self._settle_untracked(record, in_flight)
-            in_flight = []
-        if record.attempts == 0:
-            self._send(record, batch, unsent, by_index)
-            return
-        if in_flight or unsent:
-            # An earlier request of this batch left less than a window ago may be identical.
-            self._schedule(record, by_index)
-            return
-        self._done(record)
-
-    def _done(self, record: BatchRecord) -> None:
-        self.totals.total += len(record.entries)
-        self.totals.add(record)
-
-    def _schedule(self, record: BatchRecord, by_index: dict[int, Message]) -> None:
-        messages = {e.message: by_index[e.message] for e in record.entries}
-        not_before = record.last_sent_at + self.window + self._margin
-        heapq.heappush(self._queue, _Pending(not_before, record.batch, record, messages))
+    def _next_step(self, record: BatchRecord, messages: dict[int, Message]) -> None:
+        if record.indexes(Fate.IN_FLIGHT, Fate.UNSENT):
+            last = record.last_sent_at
+            now = self.clock()
+            if not math.isfinite(last) or last > now:  # another worker's clock ahead of ours
+                last = now
+            not_before = last + self.window + self._margin
+            heapq.heappush(self._queue, _Pending(not_before, record.batch, record, messages))
+        else:
+            self.totals.add(record)
 
     def _drain(self) -> None:
         """Resend what may not have arrived, each no sooner than a window after its last copy."""
         while self._queue:
             pending = heapq.heappop(self._queue)
             record = pending.record
+            todo = record.indexes(Fate.IN_FLIGHT, Fate.UNSENT)
             wait = pending.not_before - self.clock()
             if wait > 0:
                 self.log.info(
                     "Cascade send: batch %d had no usable answer; resending %d recipients under "
                     "the same client ids in %.1f s (the gateway refuses a repeat within %.1f s)",
-                    record.batch, len(record.indexes(Fate.IN_FLIGHT, Fate.UNSENT)), wait,
-                    self.window,
+                    record.batch, len(todo), wait, self.window,
                 )  # fmt: skip
-                self.sleep(wait)
-            tries = self._requests_this_try.get(record.batch, 0)
+                self._sleep(wait)
+            tries = self._requests.get(record.batch, 0)
             if tries >= self.max_attempts:
                 raise CascadeError(
-                    f"batch {record.batch}: no usable answer after {tries} requests; "
-                    f"its recipients are in the ledger ({self.ledger.url}) and the next try "
-                    "resends them under the same client ids"
+                    f"batch {record.batch}: no usable answer after {tries} requests; its "
+                    f"recipients are in the ledger ({self.ledger.url}) and the next try resends "
+                    "them under the same client ids"
                 )
-            todo = record.indexes(Fate.IN_FLIGHT, Fate.UNSENT)
-            retry_batches = self.codec.send_batches(_restricted(record, todo, pending.messages))
             self.totals.resent += len(todo)
-            for batch in retry_batches:
-                self._send(record, batch, None, pending.messages, requeue=False)
-            if record.indexes(Fate.IN_FLIGHT, Fate.UNSENT):
-                self._schedule(record, pending.messages)
-            else:
-                self._done(record)
+            positions = _positions(record)
+            for batch in self.codec.send_batches(_restricted(record, todo, pending.messages)):
+                self._request(record, batch, [positions[key] for key in _keys(batch)])
+            self._next_step(record, pending.messages)
 
     # -- one request ------------------------------------------------------------------------
-    def _send(
-        self,
-        record: BatchRecord,
-        batch: SendBatch,
-        indexes: Sequence[int] | None,
-        by_index: dict[int, Message],
-        *,
-        requeue: bool = True,
-    ) -> None:
-        lines = None
-        if record.attempts == 0:  # the first request of a batch is the batch its plan came from
-            sent = list(range(len(record.entries)))
-            lines, record.lines = record.lines, None
-        else:
-            positions = _positions(record)
-            sent = [positions[key] for key in _keys(batch)]
-        if indexes is not None and sorted(sent) != sorted(indexes):
-            raise CascadeError(f"batch {record.batch}: planned recipients and request differ")
+    def _request(
+        self, record: BatchRecord, batch: SendBatch, sent: list[int], *,
+        written: float | None = None,
+    ) -> None:  # fmt: skip
+        """Intent, send, read, outcome: one request of a batch. ``written``: when the planner
+        wrote this request's intent."""
         attempt = record.attempts + 1
-        now = self.clock()
-        written, record.intent_at = record.intent_at, None
-        # The planner's intent stands if this request leaves well within the resend margin
-        # of its time (a resume then still waits a whole window after the real departure);
-        # after a slow answer it is written again, with the time of now.
-        if attempt > 1 or written is None or now - written > self._margin / 2:
-            self._write_intent(record.batch, attempt, record.entries, sent, record.digest, lines)
-        record.attempts, record.last_sent_at = attempt, now
+        first = record.attempts == 0
+        if self._stopping.is_set():
+            if written is not None:
+                self._not_sent(record.batch, attempt, sent)
+            raise CascadeSendStopped(self.ledger.url, "the task was asked to stop; the next "
+                                     "try resumes from the ledger")  # fmt: skip
+        # A resume waits a window after the intent's time: an intent written ahead is written
+        # again when its request leaves much later (after a slow answer).
+        if written is None or self.clock() - written > self._margin / 2:
+            self._intent(record.batch, attempt, record.entries, sent, record.digest)
+        self._writes.check()  # a failed outcome write stops the send before the next request
+        record.attempts, record.last_sent_at = attempt, self.clock()
         self.totals.requests += 1
-        self._requests_this_try[record.batch] = self._requests_this_try.get(record.batch, 0) + 1
-        # plan the next batch, and count the last one, while the gateway works on this one
-        on_sent = self._while_away if self._upcoming is not None else None
-        result, error, rows = "answered", None, {}
-        codec = self.client.codec
+        self._requests[record.batch] = self._requests.get(record.batch, 0) + 1
+        result, error = "answered", None
+        if self._planner is not None:
+            self._planner.start()  # the next batch is planned while this request is away
         try:
-            response = self.client.send_request(batch, on_sent)
-            # the usual answer's ids, read quickly; anything else is read whole
-            ids = codec.accepted_ids(batch, response) if requeue else None
-            answers = codec.parse_send(batch, response) if ids is None else []
-        except CascadeDuplicateRequestError as exc:
-            result, error = "repeat", exc.text
-            rows = dict.fromkeys(sent, Fate.IN_FLIGHT)
-        except CascadeTransportError as exc:
-            result, error = ("lost", str(exc)) if exc.may_have_sent else ("refused", str(exc))
-            rows = dict.fromkeys(sent, Fate.IN_FLIGHT if exc.may_have_sent else Fate.UNSENT)
-        except (CascadeServerError, CascadeResponseError) as exc:
-            result, error = "lost", str(exc)
-            rows = dict.fromkeys(sent, Fate.IN_FLIGHT)
-        except CascadeGatewayError as exc:
-            self._write_outcome(record, attempt, "refused", exc.text,
-                                {i: Row(Fate.UNSENT, None, exc.text) for i in sent})  # fmt: skip
-            raise
+            answers = self.codec.parse_send(batch, self.client.send_request(batch))
+        except CascadeError as exc:
+            failed = failure_fate(exc)
+            if failed is None:
+                if isinstance(exc, CascadeGatewayError):  # the whole request refused
+                    unsent = {i: Row(Fate.UNSENT, None, exc.text) for i in sent}
+                    self._outcome(record, attempt, "refused", exc.text, unsent, wait=True)
+                raise
+            result, fate = failed
+            error = getattr(exc, "text", None) or str(exc)
+            rows = {i: Row(fate, None, error) for i in sent}
+            self.log.warning(
+                "Cascade send: batch %d (%d recipients) %s: %s", record.batch, len(sent),
+                "may have reached the gateway" if fate is Fate.IN_FLIGHT else "was not sent",
+                error,
+            )  # fmt: skip
         else:
-            if ids is None and requeue:
-                ids = plain_ids(answers, len(sent))
-            if ids is not None:  # the usual answer: every recipient accepted
-                now = self.clock()
-                self.ledger.write_record(
-                    record.batch, attempt, "outcome",
-                    accepted_lines(record.batch, attempt, now, result, zip(sent, ids, strict=True)),
-                )  # fmt: skip
-                record.last_sent_at = now
-                # rows and counts are bookkeeping: made while the next request is away
-                self._later.append(partial(self._accepted, record, sent, ids, by_index))
-                return
-            self._write_outcome(record, attempt, result, None, _match(record, sent, answers))
-            return self._after(record, by_index, requeue)
-        self.log.warning(
-            "Cascade send: batch %d (%d recipients) %s: %s", record.batch, len(sent),
-            "may have reached the gateway" if result != "refused" else "was not sent", error,
-        )  # fmt: skip
-        self._write_outcome(record, attempt, result, error,
-                            {i: Row(f, None, error) for i, f in rows.items()})  # fmt: skip
-        self._after(record, by_index, requeue)
+            rows = answer_rows(record.entries, sent, answers, first, self._own_id)
+        rows.update(untracked_without_id(record.entries, rows))
+        self._outcome(record, attempt, result, error, rows)
 
-    def _accepted(
-        self, record: BatchRecord, sent: list[int], ids: list[str], by_index: dict[int, Message]
-    ) -> None:
-        ok = Fate.ACCEPTED
-        record.rows.update({i: Row(ok, ident) for i, ident in zip(sent, ids, strict=True)})
-        self._after(record, by_index, True)
+    def _own_id(self, entry: Entry) -> bool:
+        key = self.run_key
+        return (
+            key is not None
+            and entry.cid is not None
+            and is_derived(key, entry.message, entry.phone, entry.cid)
+        )
 
-    def _while_away(self) -> None:
-        """Called once a request has left: the work that need not stand between an answer
-        and the next request (counting the previous batch, planning the next one)."""
-        self._collector.away()
-        try:
-            self._catch_up()
-            if self._upcoming is not None:
-                self._upcoming.start()
-        except Exception as exc:  # raised once this request's answer is recorded, not inside it
-            self._away_error = exc
-        finally:
-            self._collector.back()
-
-    def _catch_up(self) -> None:
-        later, self._later = self._later, []
-        for step in later:
-            step()
-
-    def _after(self, record: BatchRecord, by_index: dict[int, Message], requeue: bool) -> None:
-        in_flight = record.indexes(Fate.IN_FLIGHT)
-        if in_flight and not all(record.entries[i].cid for i in in_flight):
-            self._settle_untracked(record, in_flight)
-        if requeue and record.indexes(Fate.IN_FLIGHT, Fate.UNSENT):
-            self._schedule(record, by_index)
-        elif requeue:
-            self._done(record)
-
-    def _write_outcome(
-        self,
-        record: BatchRecord,
-        attempt: int,
-        result: str,
-        error: str | None,
-        rows: dict[int, Row],
-    ) -> None:
-        # the gateway had the request by the outcome's time at the latest
-        record.last_sent_at = self._outcome(record.batch, attempt, result, error, rows)
-        record.rows.update(rows)
-
-    def _outcome(
-        self, number: int, attempt: int, result: str, error: str | None, rows: dict[int, Row]
+    def _intent(
+        self, number: int, attempt: int, entries: list[Entry], sent: Sequence[int], fp: str
     ) -> float:
-        """Write an outcome record; returns its time."""
+        """The intent, durable before the request leaves; then the ownership check. Returns
+        the intent's time."""
+        name = RecordName(number, attempt, str(self._claim), "intent")
         now = self.clock()
         self.ledger.write_record(
-            number, attempt, "outcome",
-            outcome_lines(number, attempt, now, result, rows.items(), error),
-        )  # fmt: skip
+            name, intent_lines(number, attempt, now, entries, sent, fp, try_=self.try_number)
+        )
+        owner = self.ledger.owner()
+        if owner != self._claim:
+            self._not_sent(number, attempt, sent)
+            raise CascadeSuperseded(
+                self.ledger.url, f"a later try (claim {owner}) owns this ledger; this try "
+                f"(claim {self._claim}) sends nothing more",
+            )  # fmt: skip
         return now
 
-    def _settle_untracked(self, record: BatchRecord, indexes: list[int]) -> None:
-        """Without client ids a resend could message people twice: record, never resend. A
-        record of its own ("settled"), so the attempt's outcome is never overwritten."""
-        attempt = max(record.attempts, 1)
-        rows = {i: Row(Fate.UNTRACKED, None, UNTRACKED_NO_CID) for i in indexes}
+    def _not_sent(self, number: int, attempt: int, sent: Iterable[int]) -> None:
+        """An intent whose request never left: the next try need not wait a window for it."""
+        rows = [(i, Row(Fate.UNSENT, None, NOT_SENT)) for i in sent]
+        name = RecordName(number, attempt, str(self._claim), "outcome")
         self.ledger.write_record(
-            record.batch, attempt, "settled",
-            outcome_lines(record.batch, attempt, self.clock(), "untracked", rows.items()),
-        )  # fmt: skip
-        record.rows.update(rows)
+            name, outcome_lines(number, attempt, self.clock(), NOT_SENT_RESULT, rows, NOT_SENT)
+        )
+
+    def _outcome(
+        self, record: BatchRecord, attempt: int, result: str, error: str | None,
+        rows: dict[int, Row], *, wait: bool = False,
+    ) -> None:  # fmt: skip
+        """Rows into the record now; the outcome written while the next request is away."""
+        now = self.clock()
+        record.update(rows)
+        record.last_sent_at = now  # the gateway had the request by now at the latest
+        name = RecordName(record.batch, attempt, str(self._claim), "outcome")
+
+        def write() -> None:
+            try:
+                self.ledger.write_record(
+                    name, outcome_lines(record.batch, attempt, now, result, rows.items(), error)
+                )
+            except CascadeLedgerError:
+                ids = [r.id_message for r in rows.values() if r.id_message]
+                if ids:  # the only other copy of these ids is the gateway's
+                    self.log.error(
+                        "Cascade send: batch %d was accepted but its outcome could not be "
+                        "recorded; the gateway's ids: %s", record.batch, ",".join(ids),
+                    )  # fmt: skip
+                raise
+
+        if wait:
+            write()
+        else:
+            self._writes.submit(write)
+
+    def _settle(self, record: BatchRecord) -> None:
+        """A resumed batch's perhaps-sent recipients without client ids: untracked, in a
+        record of its own, so no attempt's outcome is ever written over."""
+        rows = {i: record.rows[i] for i in record.indexes(Fate.IN_FLIGHT)}
+        settled = untracked_without_id(record.entries, rows)
+        if not settled:
+            return
+        attempt = max(record.attempts, 1)
+        name = RecordName(record.batch, attempt, str(self._claim), "settled")
+        lines = outcome_lines(record.batch, attempt, self.clock(), "untracked", settled.items())
+        self.ledger.write_record(name, lines)
+        record.update(settled)
 
     def _progress(self) -> None:
         now = self.clock()
@@ -481,23 +450,29 @@ class LedgerSender:
         self._next_progress = now + self.progress_every
         self.log.info(
             "Cascade send: %s",
-            progress_line(self._planned, self.total_hint, now - self._started, self.totals),
-        )
+            progress_line(self._carried, self._mine, self.total_hint, now - self._started,
+                          self.totals),
+        )  # fmt: skip
 
 
-def progress_line(done: int, total: int | None, elapsed: float, totals: Totals) -> str:
-    rate = done / elapsed if elapsed > 0 else 0.0
+def progress_line(
+    carried: int, mine: int, total: int | None, elapsed: float, totals: Totals
+) -> str:
+    """Done, rate and time left; the rate counts only what this try sent (recipients an
+    earlier try finished are done, not fast)."""
+    done = carried + mine
+    rate = mine / elapsed if elapsed > 0 else 0.0
     head = f"{done:,} recipients"
     if total:
         share = min(done / total, 1.0)
-        left = (total - done) / rate if rate > 0 else 0.0
-        head = f"{done:,}/{total:,} recipients ({share:.0%}), about {_duration(left)} left"
+        left = f"about {_duration((total - done) / rate)} left" if rate > 0 else "time left unknown"
+        head = f"{done:,}/{total:,} recipients ({share:.0%}), {left}"
     return (f"{head}, {rate:,.0f}/s; accepted {totals.accepted:,}, rejected {totals.rejected:,}, "
             f"untracked {totals.untracked:,}, {totals.requests:,} requests")  # fmt: skip
 
 
 def _duration(seconds: float) -> str:
-    seconds = int(seconds)
+    seconds = int(max(seconds, 0))
     if seconds < 60:
         return f"{seconds} s"
     if seconds < 3600:
@@ -505,7 +480,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
-# -- matching requests and answers to the planned entries -------------------------------------
+# -- requests and the planned entries ---------------------------------------------------------
 def _entries(batch: SendBatch, globals_: list[int]) -> list[Entry]:
     out: list[Entry] = []
     for part in batch.parts:
@@ -535,39 +510,6 @@ def _positions(record: BatchRecord) -> dict[tuple[Any, ...], int]:
         key = ("b", e.base) if e.base is not None else ("r", e.phone, e.cid)
         out.setdefault(key, i)
     return out
-
-
-def _match(record: BatchRecord, sent: list[int], answers: list[SendResult]) -> dict[int, Row]:
-    """The codec already matched the answer to the request (gateway/_decode.py: one result
-    per recipient in request order, ``answer_missing`` where the gateway gave no row; a stored
-    base gets the rows of its phones). Here those results only become ledger rows."""
-    rows: dict[int, Row] = {}
-    entries = record.entries
-    queue = deque(answers)
-    for i in sent:
-        e = entries[i]
-        if e.base is None:
-            rows[i] = _row(queue.popleft() if queue else None)
-            continue
-        mine = [a for a in queue if a.base is not None and str(a.base) == e.base]
-        queue = deque(a for a in queue if not (a.base is not None and str(a.base) == e.base))
-        found = [(a.phone, _row(a)) for a in mine if a.phone is not None]
-        error = next((a.error for a in mine if a.phone is None), None)
-        accepted = any(r.fate is Fate.ACCEPTED for _, r in found)
-        rows[i] = Row(Fate.ACCEPTED if accepted else Fate.REJECTED, None, error, members=found)
-    return rows
-
-
-def _row(answer: SendResult | None) -> Row:
-    if answer is None or getattr(answer, "answer_missing", False):
-        return Row(Fate.IN_FLIGHT, None, "the answer has no row for this recipient")
-    if answer.already_sent:
-        if answer.id_message:
-            return Row(Fate.ACCEPTED, answer.id_message, None, already=True)
-        return Row(Fate.UNTRACKED, None, UNTRACKED_NO_ID, already=True)
-    if answer.accepted and answer.id_message:
-        return Row(Fate.ACCEPTED, answer.id_message, None)
-    return Row(Fate.REJECTED, None, answer.error or "refused without an error text")
 
 
 def _restricted(

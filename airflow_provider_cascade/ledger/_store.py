@@ -6,18 +6,32 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
-from functools import cached_property
-from typing import Any
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from functools import cached_property, partial
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote
 
-from ._records import FORMAT, VERSION, BatchRecord, fold
+from ._errors import CascadeLedgerDamaged, CascadeLedgerError, CascadeLedgerMismatch
+from ._records import FORMAT, VERSION, BatchRecord, RecordName, fold, parse_name
 
-_NAME = re.compile(r"(\d{7})\.(\d{3})\.(intent|outcome|settled)\.jsonl")
-_ORDER = {"intent": 0, "outcome": 1, "settled": 2}
 SEND_DIR = "send"
 WAIT_DIR = "wait"
+TRIES_DIR = "tries"
 REF_KEY = "cascade_ledger"
+_CLAIM = re.compile(r"(\d{6})-([0-9a-f]{8})\.json")
+_IDENTITY = ("dag_id", "run_id", "task_id", "map_index")
+T = TypeVar("T")
+
+
+class Claim(NamedTuple):
+    """A try's place in the ledger: a later claim outranks an earlier one."""
+
+    seq: int
+    token: str
+
+    def __str__(self) -> str:
+        return f"{self.seq:06d}-{self.token}"
 
 
 def storage_path(url: str) -> Any:
@@ -28,6 +42,10 @@ def storage_path(url: str) -> Any:
     if "://" not in url:
         url = "file://" + os.path.abspath(os.path.expanduser(url))
     return ObjectStoragePath(url)
+
+
+def _mkdir(path: Any) -> None:
+    path.mkdir(parents=True, exist_ok=True)
 
 
 def default_root() -> str:
@@ -45,6 +63,9 @@ def default_root() -> str:
 def task_folder(root: str, dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
     """One folder per task instance: every try of it resumes the same ledger."""
     parts = [dag_id, run_id, task_id, f"map_{map_index}" if map_index >= 0 else "map_none"]
+    for name, part in zip(("dag_id", "run_id", "task_id"), parts, strict=False):
+        if part.strip(".") == "":  # "." or ".." would share a folder with another run
+            raise CascadeLedgerMismatch(root, f"{name} {part!r} cannot name a ledger folder")
     return "/".join([root.rstrip("/"), *(quote(p, safe="-_.~:+=@,") for p in parts)])
 
 
@@ -58,18 +79,69 @@ class Ledger:
 
     # -- writing ------------------------------------------------------------------------
     def start(self, **meta: Any) -> None:
-        """Create the folder and the manifest (kept from the first try)."""
-        self._send.mkdir(parents=True, exist_ok=True)
-        (self.root / WAIT_DIR).mkdir(parents=True, exist_ok=True)
+        """Create the folder and the manifest (kept from the first try); a manifest of
+        another task instance or format version is refused, never written over."""
         manifest = self.root / "ledger.json"
-        if not manifest.exists():
-            self._write(manifest, [json.dumps({"format": FORMAT, "version": VERSION, **meta})])
+        found = self._guard("read", lambda: self.read_json("ledger.json"), "ledger.json")
+        if found is not None:
+            self._check_manifest(found, meta)
+        for folder in (SEND_DIR, WAIT_DIR, TRIES_DIR):
+            self._guard("create", partial(_mkdir, self.root / folder), folder)
+        if found is not None:
+            return
+        body = [json.dumps({"format": FORMAT, "version": VERSION, **meta})]
+        self._guard("write", lambda: self._write(manifest, body), "ledger.json")
 
-    def write_record(self, batch: int, attempt: int, kind: str, lines: Iterable[str]) -> None:
+    def _check_manifest(self, found: Any, meta: dict[str, Any]) -> None:
+        if not isinstance(found, dict) or found.get("format") != FORMAT:
+            raise CascadeLedgerMismatch(self.url, "not a Cascade ledger manifest", "ledger.json")
+        if found.get("version") != VERSION:
+            raise CascadeLedgerMismatch(
+                self.url, f"written by ledger format {found.get('version')!r}; this version "
+                f"reads {VERSION}: finish that campaign with the release that started it",
+                "ledger.json",
+            )  # fmt: skip
+        for key in _IDENTITY:
+            if key in meta and key in found and str(found[key]) != str(meta[key]):
+                raise CascadeLedgerMismatch(
+                    self.url, f"belongs to {key} {found[key]!r}, not {meta[key]!r}", "ledger.json"
+                )
+
+    # -- tries --------------------------------------------------------------------------
+    def claim(self, **meta: Any) -> Claim:
+        """Take the ledger for a new try. Written before the try reads any record: a try that
+        wrote an intent and then finds a later claim stops before sending (``owner``), and
+        the later try, having claimed first, sees that intent."""
+        seq = max((c.seq for c in self.claims()), default=0) + 1
+        claim = Claim(seq, uuid.uuid4().hex[:8])
+        body = [json.dumps(meta)]
+        name = f"{TRIES_DIR}/{claim}.json"
+        self._guard("write", lambda: self._write(self.root / name, body), name)
+        return claim
+
+    def claims(self) -> list[Claim]:
+        folder = self.root / TRIES_DIR
+        paths = self._guard("list", lambda: list(folder.iterdir()) if folder.exists() else [],
+                            TRIES_DIR)  # fmt: skip
+        found = [_CLAIM.fullmatch(p.name) for p in paths]
+        return sorted(Claim(int(m[1]), m[2]) for m in found if m)
+
+    def owner(self) -> Claim | None:
+        """The latest claim: the one try that may send."""
+        claims = self.claims()
+        return claims[-1] if claims else None
+
+    def write_record(self, name: RecordName, lines: Iterable[str]) -> None:
+        """One record, whole or not at all (a cut one is ignored on reading)."""
         data = "".join([line + "\n" for line in lines]).encode("utf-8")
         fs, folder = self._records_at
-        with fs.open(f"{folder}/{batch:07d}.{attempt:03d}.{kind}.jsonl", "wb") as f:
-            f.write(data)
+        path = f"{folder}/{name}"
+
+        def write() -> None:
+            with fs.open(path, "wb") as f:
+                f.write(data)
+
+        self._guard("write", write, f"{SEND_DIR}/{name}")
 
     @cached_property
     def _records_at(self) -> tuple[Any, str]:
@@ -79,34 +151,47 @@ class Ledger:
         return self._send.fs, self._send.path
 
     def write_json(self, name: str, value: Any) -> None:
-        self._write(self.root / name, [json.dumps(value, ensure_ascii=False, indent=1)])
+        body = [json.dumps(value, ensure_ascii=False, indent=1)]
+        self._guard("write", lambda: self._write(self.root / name, body), name)
 
     def write_lines(self, name: str, lines: Iterable[str]) -> None:
-        self._write(self.root / name, lines)
+        self._guard("write", lambda: self._write(self.root / name, lines), name)
 
     # -- reading ------------------------------------------------------------------------
     def batches(self) -> dict[int, list[str]]:
-        """Names of every record, by batch, in attempt order (intent, outcome, settled)."""
-        out: dict[int, list[str]] = {}
-        if not self._send.exists():
-            return out
-        for path in self._send.iterdir():
-            match = _NAME.fullmatch(path.name)
-            if match:
-                out.setdefault(int(match.group(1)), []).append(path.name)
-        for names in out.values():
-            names.sort(key=lambda n: (n[8:11], _ORDER[n.split(".")[2]]))
-        return dict(sorted(out.items()))
+        """Names of every record, by batch, in fold order (attempt, claim, kind)."""
+        out: dict[int, list[RecordName]] = {}
+        paths = self._guard(
+            "list", lambda: list(self._send.iterdir()) if self._send.exists() else [], SEND_DIR
+        )
+        for path in paths:
+            name = parse_name(path.name)
+            if name is not None:
+                out.setdefault(name.batch, []).append(name)
+        return {b: [str(n) for n in sorted(names, key=lambda n: n.order)]
+                for b, names in sorted(out.items())}  # fmt: skip
 
     def load(self, batch: int, names: list[str]) -> BatchRecord:
-        return fold(batch, [(n, self._read_lines(self._send / n)) for n in names])
+        files = [(n, self._read_record(n)) for n in names]
+        try:
+            return fold(batch, files)
+        except CascadeLedgerDamaged as exc:
+            raise CascadeLedgerDamaged(self.url, exc.what,
+                                       f"{SEND_DIR}/{exc.file}") from None  # fmt: skip
+
+    def _read_record(self, name: str) -> list[str]:
+        path = self._send / name
+        return self._guard("read", lambda: self._read_lines(path), f"{SEND_DIR}/{name}")
 
     def read_json(self, name: str) -> Any:
         path = self.root / name
         if not path.exists():
             return None
-        with path.open("r", encoding="utf-8") as f:
-            return json.load(f)
+        try:
+            with path.open("r", encoding="utf-8") as f:
+                return json.load(f)
+        except ValueError:
+            raise CascadeLedgerDamaged(self.url, "not readable JSON", name) from None
 
     def read_lines(self, name: str) -> list[str]:
         path = self.root / name
@@ -122,6 +207,15 @@ class Ledger:
         return {REF_KEY: self.url, "version": VERSION, **counts}
 
     # -- plumbing -----------------------------------------------------------------------
+    def _guard(self, doing: str, step: Callable[[], T], name: str) -> T:
+        """Storage failures (disk full, permissions, the store down) as a typed error naming
+        the ledger and the object."""
+        try:
+            return step()
+        except OSError as exc:
+            why = exc.strerror or type(exc).__name__
+            raise CascadeLedgerError(self.url, f"cannot {doing}: {why}", name) from None
+
     @staticmethod
     def _read_lines(path: Any) -> list[str]:
         with path.open("r", encoding="utf-8") as f:

@@ -203,8 +203,13 @@ class _CascadeSendOperator(BaseOperator):
             keep_ids=not self.returns_reference,
             total_hint=planned,
             try_number=int(getattr(ti, "try_number", 1) or 1),
+            run_key=plan.run_key,
         )
-        totals = sender.run(chunks())
+        self._sender: LedgerSender | None = sender
+        try:
+            totals = sender.run(chunks())
+        finally:
+            self._sender = None
         if plan.repeats_skipped:
             self.log.info(
                 "Cascade send: %d repeated phones skipped (each person is messaged once; "
@@ -213,6 +218,13 @@ class _CascadeSendOperator(BaseOperator):
             )  # fmt: skip
         self._checkpoint(context, ledger, "sent", totals)
         return self.report(context, ledger, totals)
+
+    def on_kill(self) -> None:
+        """Airflow stops this try (a newer one took over, or a user marked it): the send loop
+        sends nothing more; the request under way is answered and recorded first."""
+        sender = getattr(self, "_sender", None)
+        if sender is not None:
+            sender.stop()
 
     def _checked(self, feed: Feed, codec: Any) -> Iterator[tuple[int, Message, Iterable[Any]]]:
         tz = zone(codec.settings.timezone)
@@ -296,6 +308,7 @@ class _CascadeSendOperator(BaseOperator):
     def report(self, context: Context, ledger: Ledger, totals: Totals) -> Any:
         counts = totals.counts()
         ledger.write_json("summary.json", {**counts, "untracked_sample": totals.untracked_sample,
+                                           "id_reused_sample": totals.id_reused_sample,
                                            "first_errors": totals.first_errors})  # fmt: skip
         self.log.info(
             "Cascade send done: %d recipients: %d accepted (%d already sent earlier), "
@@ -309,6 +322,13 @@ class _CascadeSendOperator(BaseOperator):
                       ledger.url)  # fmt: skip
         if totals.first_errors:
             self.log.warning("Cascade send: first errors: %s", "; ".join(totals.first_errors))
+        if totals.id_reused:
+            self.log.warning(
+                "Cascade send: %d recipients were NOT messaged: their client_id_message was "
+                "already used by an earlier send (counted as rejected): %s%s", totals.id_reused,
+                ", ".join(totals.id_reused_sample),
+                " ..." if totals.id_reused > len(totals.id_reused_sample) else "",
+            )  # fmt: skip
         if totals.untracked:
             self.log.warning(
                 "Cascade send: %d recipients are UNTRACKED (sent, or perhaps sent, but the "

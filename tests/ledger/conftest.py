@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,3 +33,19 @@ def make_hook(monkeypatch: pytest.MonkeyPatch, gw: CascadeEmulator, protocol: st
     conn = gw.conn_dict(protocol, repeat_window=WINDOW)
     monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", json.dumps(conn))
     return CascadeHook()
+
+
+def record_names(folder: Path) -> list[str]:
+    """``<batch>.<attempt>.<kind>`` of every record in a ledger's send folder (the try's claim
+    left out: tests of one try need not know it)."""
+    out = []
+    for path in sorted((folder / "send").iterdir()):
+        batch, attempt, _claim, kind, _ext = path.name.split(".")
+        out.append(f"{batch}.{attempt}.{kind}")
+    return sorted(out)
+
+
+def record(folder: Path, batch: int, attempt: int, kind: str) -> list[dict[str, Any]]:
+    """The lines of one record, parsed (the only one of that batch, attempt and kind)."""
+    (path,) = (folder / "send").glob(f"{batch:07d}.{attempt:03d}.*.{kind}.jsonl")
+    return [json.loads(line) for line in path.read_text().splitlines()]

@@ -3,6 +3,7 @@ crash, answers that do not match, GET without client ids. No Airflow processes: 
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import time
@@ -20,6 +21,7 @@ from airflow_provider_cascade.gateway import (
 )
 from airflow_provider_cascade.hooks.cascade import CascadeHook
 from airflow_provider_cascade.ledger import (
+    CascadeLedgerError,
     Fate,
     Ledger,
     LedgerInputChanged,
@@ -29,7 +31,7 @@ from airflow_provider_cascade.ledger import (
 )
 from airflow_provider_cascade.testing.emulator import CascadeEmulator
 
-from .conftest import WINDOW, make_hook
+from .conftest import WINDOW, make_hook, record, record_names
 
 log = logging.getLogger("test.ledger")
 RUN_KEY = ("dag", "run", "task", -1)
@@ -50,7 +52,9 @@ def send(
     variant_get = hook.settings.variant.value == "get"
     plan = Plan(RUN_KEY, per_request, client_ids=not variant_get, **kw)
     ledger.start(variant=hook.settings.variant.value)
-    sender = LedgerSender(ledger, hook.client, repeat_window=hook.settings.repeat_window, log=log)
+    sender = LedgerSender(
+        ledger, hook.client, repeat_window=hook.settings.repeat_window, log=log, run_key=RUN_KEY
+    )
     return sender.run(feed(plan, numbers))
 
 
@@ -73,8 +77,8 @@ def test_lost_answer_is_resent_after_the_window_with_the_same_client_ids(
     assert totals.resent == 100 and totals.requests == 4
     # the resend's answer is about the earlier copies: recorded as such, counted as such
     assert totals.already == 100
-    resent = (tmp_path / "send" / "0000001.002.outcome.jsonl").read_text().splitlines()[1:-1]
-    assert all(json.loads(x).get("already") is True for x in resent) and len(resent) == 100
+    resent = record(tmp_path, 1, 2, "outcome")[1:-1]
+    assert all(x.get("already") is True for x in resent) and len(resent) == 100
 
 
 def test_get_lost_answer_is_untracked_never_resent(
@@ -86,12 +90,10 @@ def test_get_lost_answer_is_untracked_never_resent(
     assert set(gw.accepted_per_phone().values()) == {1}
     assert totals.untracked == 10 and totals.accepted == 20
     assert len(totals.untracked_sample) == 10
-    # the lost answer's outcome stays as it was; the decision not to resend is a record of its own
-    lost = (tmp_path / "send" / "0000001.001.outcome.jsonl").read_text().splitlines()
-    assert json.loads(lost[0])["result"] == "lost"
-    assert {json.loads(x)["fate"] for x in lost[1:-1]} == {"in_flight"}
-    settled = (tmp_path / "send" / "0000001.001.settled.jsonl").read_text().splitlines()
-    assert {json.loads(x)["fate"] for x in settled[1:-1]} == {"untracked"}
+    # the lost answer's outcome says so, and names its recipients untracked (never resent)
+    lost = record(tmp_path, 1, 1, "outcome")
+    assert lost[0]["result"] == "lost"
+    assert {x["fate"] for x in lost[1:-1]} == {"untracked"}
 
 
 def test_no_batch_leaves_after_a_refused_answer(
@@ -101,8 +103,7 @@ def test_no_batch_leaves_after_a_refused_answer(
     gw.faults.garbage_next(1)  # GET: any text but ids is the gateway's error: not sent
     with pytest.raises(CascadeGatewayError):
         send(hook, Ledger(str(tmp_path)), phones(30), per_request=10)
-    names = sorted(p.name for p in (tmp_path / "send").iterdir())
-    assert names == ["0000001.001.intent.jsonl", "0000001.001.outcome.jsonl"]
+    assert record_names(tmp_path) == ["0000001.001.intent", "0000001.001.outcome"]
     assert len(gw.requests) == 1
 
 
@@ -113,28 +114,12 @@ def test_an_unreadable_answer_is_recorded_before_the_next_batch_leaves(
     gw.faults.garbage_next(1)  # JSON batch 1: unreadable, perhaps accepted
     ledger = Ledger(str(tmp_path))
     ledger.start()
-    watching = OutcomeWatchingClient(hook.client, tmp_path / "send")
-    sender = LedgerSender(ledger, watching, repeat_window=WINDOW, log=log)
+    sender = LedgerSender(ledger, hook.client, repeat_window=WINDOW, log=log)
     totals = sender.run(feed(Plan(RUN_KEY, 10), phones(30)))
-    assert watching.seen == [[], ["0000001.001"], ["0000001.001", "0000002.001"], [
-        "0000001.001", "0000002.001", "0000003.001"]]  # fmt: skip
-    assert (tmp_path / "send" / "0000001.002.intent.jsonl").exists()  # resent after the window
+    assert record(tmp_path, 1, 1, "outcome")[0]["result"] == "lost"
+    assert record(tmp_path, 1, 2, "intent")  # resent after the window
     assert totals.accepted == 30 and set(gw.accepted_per_phone().values()) == {1}
     assert repeat_refusals(gw) == 0
-
-
-class OutcomeWatchingClient:
-    """The real client, noting at the moment each request leaves which requests' outcomes are
-    already recorded."""
-
-    def __init__(self, inner: Any, folder: Path) -> None:
-        self.inner, self.codec, self.folder = inner, inner.codec, folder
-        self.seen: list[list[str]] = []
-
-    def send_request(self, batch: Any, on_sent: Any = None) -> Any:
-        outcomes = sorted(p.name[:11] for p in self.folder.glob("*.outcome.jsonl"))
-        self.seen.append(outcomes)
-        return self.inner.send_request(batch, on_sent)
 
 
 def test_a_try_stopped_by_a_refusal_records_the_batch_planned_ahead_as_not_sent(
@@ -148,10 +133,9 @@ def test_a_try_stopped_by_a_refusal_records_the_batch_planned_ahead_as_not_sent(
     gw.faults.reply_next(refusal, content_type="application/json")
     with pytest.raises(CascadeGatewayError):
         send(hook, Ledger(str(tmp_path)), phones(30), per_request=10)
-    names = sorted(p.name for p in (tmp_path / "send").iterdir())
-    assert names == ["0000001.001.intent.jsonl", "0000001.001.outcome.jsonl",
-                     "0000002.001.intent.jsonl", "0000002.001.outcome.jsonl"]  # fmt: skip
-    outcome = [json.loads(x) for x in (tmp_path / "send" / names[3]).read_text().splitlines()]
+    assert record_names(tmp_path) == ["0000001.001.intent", "0000001.001.outcome",
+                                      "0000002.001.intent", "0000002.001.outcome"]  # fmt: skip
+    outcome = record(tmp_path, 2, 1, "outcome")
     assert outcome[0]["result"] == "not_sent" and {x["fate"] for x in outcome[1:-1]} == {"unsent"}
     assert len(gw.requests) == 1
 
@@ -167,10 +151,8 @@ def test_a_try_stopped_by_a_refusal_records_the_batch_planned_ahead_as_not_sent(
     # only the refused batch 1, which did reach the gateway, may have had a window to wait out
     # (none left if this machine was slow enough)
     assert all(n >= 3 for n, _ in waits), waits
-    send_dir = tmp_path / "send"
-    at = {n: json.loads((send_dir / f"{n}.intent.jsonl").read_text().splitlines()[0])["at"]
-          for n in ("0000002.002", "0000001.002", "0000003.001")}  # fmt: skip
-    assert at["0000003.001"] <= at["0000002.002"] <= at["0000001.002"]
+    at = {(b, a): record(tmp_path, b, a, "intent")[0]["at"] for b, a in ((2, 2), (1, 2), (3, 1))}
+    assert at[3, 1] <= at[2, 2] <= at[1, 2]
 
 
 class Crash(BaseException):
@@ -183,9 +165,9 @@ class CrashAfterRequest:
     def __init__(self, inner: Any, crash_on: int) -> None:
         self.inner, self.codec, self.crash_on, self.calls = inner, inner.codec, crash_on, 0
 
-    def send_request(self, batch: Any, on_sent: Any = None) -> Any:
+    def send_request(self, batch: Any) -> Any:
         self.calls += 1
-        answer = self.inner.send_request(batch, on_sent)
+        answer = self.inner.send_request(batch)
         if self.calls == self.crash_on:
             raise Crash
         return answer
@@ -214,27 +196,64 @@ def test_resume_after_a_crash_sends_nobody_twice(
     assert sorted(totals.ids) == sorted(d.id_message for d in gw.deliveries)
 
 
-class FailingStore(Ledger):
-    """Object storage that fails on batch 2's intent, which the sender writes while request 1
-    is with the gateway."""
+class DiskFullAt:
+    """A filesystem that fails like a full disk when a record whose name holds ``needle`` is
+    opened for writing (the rest goes to the real one)."""
 
-    def write_record(self, batch: int, attempt: int, kind: str, lines: Any) -> None:
-        if (batch, kind) == (2, "intent"):
-            raise OSError("the bucket refused the write")
-        super().write_record(batch, attempt, kind, lines)
+    def __init__(self, real: Any, needle: str) -> None:
+        self.real, self.needle = real, needle
+
+    def open(self, path: str, mode: str = "rb", **kw: Any) -> Any:
+        if "w" in mode and self.needle in path:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self.real.open(path, mode, **kw)
+
+
+def full_disk_at(ledger: Ledger, needle: str) -> Ledger:
+    fs, folder = ledger._records_at
+    ledger.__dict__["_records_at"] = (DiskFullAt(fs, needle), folder)
+    return ledger
 
 
 def test_a_store_failing_while_the_next_batch_is_planned_stops_after_the_answer_is_recorded(
     gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     hook = make_hook(monkeypatch, gw, "json")
-    with pytest.raises(OSError, match="refused the write"):
-        send(hook, FailingStore(str(tmp_path)), phones(30), per_request=10)
+    ledger = full_disk_at(Ledger(str(tmp_path)), "0000002.001.")
+    with pytest.raises(CascadeLedgerError, match="No space left") as info:
+        send(hook, ledger, phones(30), per_request=10)
+    assert "0000002.001." in str(info.value) and str(tmp_path) in str(info.value)
     assert len(gw.requests) == 1  # batch 2 never left
-    names = sorted(p.name for p in (tmp_path / "send").iterdir())
-    assert names == ["0000001.001.intent.jsonl", "0000001.001.outcome.jsonl"]
-    outcome = (tmp_path / "send" / names[1]).read_text().splitlines()
-    assert len(outcome) == 12 and json.loads(outcome[-1]) == {"end": 10}
+    assert record_names(tmp_path) == ["0000001.001.intent", "0000001.001.outcome"]
+    outcome = record(tmp_path, 1, 1, "outcome")
+    assert len(outcome) == 12 and outcome[-1] == {"end": 10}
+
+
+def test_an_accepted_batch_the_disk_cannot_take_is_logged_with_its_ids(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """The gateway accepted batch 1 and gave its ids; the disk is full when its outcome is
+    written: the send stops typed, naming the ledger, and the ids are in the task log."""
+    hook = make_hook(monkeypatch, gw, "json")
+    ledger = full_disk_at(Ledger(str(tmp_path)), "not yet")
+    ledger.start()
+    caplog.set_level("ERROR")
+
+    class IntentsThenFull:
+        def __init__(self, inner: Any) -> None:
+            self.inner, self.codec = inner, inner.codec
+
+        def send_request(self, batch: Any) -> Any:
+            ledger._records_at[0].needle = ".outcome."  # the intent is in; the disk fills up
+            return self.inner.send_request(batch)
+
+    sender = LedgerSender(ledger, IntentsThenFull(hook.client), repeat_window=WINDOW, log=log)
+    with pytest.raises(CascadeLedgerError, match="No space left"):
+        sender.run(feed(Plan(RUN_KEY, 10), phones(10)))
+    ids = [d.id_message for d in gw.deliveries]
+    assert len(ids) == 10
+    assert any(all(i in r.getMessage() for i in ids) for r in caplog.records)
 
 
 class SlowThenCrash:
@@ -244,9 +263,9 @@ class SlowThenCrash:
     def __init__(self, inner: Any) -> None:
         self.inner, self.codec, self.calls = inner, inner.codec, 0
 
-    def send_request(self, batch: Any, on_sent: Any = None) -> Any:
+    def send_request(self, batch: Any) -> Any:
         self.calls += 1
-        answer = self.inner.send_request(batch, on_sent)
+        answer = self.inner.send_request(batch)
         if self.calls == 1:
             time.sleep(WINDOW * 2 / 3)
         if self.calls == 2:
@@ -324,15 +343,13 @@ def test_records_are_readable_json_lines(
 ) -> None:
     hook = make_hook(monkeypatch, gw, "json")
     send(hook, Ledger(str(tmp_path)), phones(3))
-    intent = (tmp_path / "send" / "0000001.001.intent.jsonl").read_text().splitlines()
-    head, *items, end = (json.loads(line) for line in intent)
-    assert head["record"] == "intent" and head["format"] == "cascade-ledger" and head["v"] == 1
+    head, *items, end = record(tmp_path, 1, 1, "intent")
+    assert head["record"] == "intent" and head["format"] == "cascade-ledger" and head["v"] == 2
     assert [i["phone"] for i in items] == phones(3) and all(i["cid"].isdigit() for i in items)
     assert end == {"end": 3}
-    outcome = (tmp_path / "send" / "0000001.001.outcome.jsonl").read_text().splitlines()
-    rows = [json.loads(line) for line in outcome][1:-1]
+    rows = record(tmp_path, 1, 1, "outcome")[1:-1]
     assert [r["fate"] for r in rows] == [Fate.ACCEPTED.value] * 3
-    assert json.loads((tmp_path / "ledger.json").read_text())["version"] == 1
+    assert json.loads((tmp_path / "ledger.json").read_text())["version"] == 2
 
 
 def test_bad_input_deep_in_a_file_fails_before_any_request(
