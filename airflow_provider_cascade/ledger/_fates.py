@@ -17,14 +17,18 @@ replaced by one without (a superseded try's late outcome keeps its ids beside a 
 copy refused before it left says nothing of the copy before it. Settled is settled: untracked
 and rejected recipients are never sent again, so nothing later but an id changes them.
 
-What one answer says of each recipient of its request (``answer_row``):
+What one answer says of each recipient of its request (``answer_row``). A client id is the
+provider's own when it is the one derived for this person in this run; any other came with the
+input and may have been used by anyone's earlier send:
 
     the answer has no row for the recipient          in_flight (resend, same client id)
-    "already sent", and this is the batch's first    rejected: the client id was used by an
-      request in this ledger, with a client id not     earlier send; not messaged now
-      derived by this provider for this person
-    "already sent" with an id, a later request       accepted under that (its own) id
-    "already sent" without an id, a later request    untracked (sent earlier, cannot be polled)
+    "already sent", the provider's own client id     accepted under the id given back (it
+                                                       can only be this person's), else
+                                                       untracked (sent, cannot be polled)
+    "already sent", a given client id, on the        rejected: the id was used by an earlier
+      batch's first request in this ledger             send; nobody was messaged now
+    "already sent", a given client id, on a resend   untracked: this send's lost copy or an
+                                                       earlier send's; its id is not taken
     a row with an id_message, whatever its text      accepted (polled; the text kept as a note)
     anything else                                    rejected with the gateway's text
 
@@ -51,6 +55,10 @@ from ._records import Entry, Fate, Row
 
 UNTRACKED_NO_ID = "already sent earlier under this client id; the gateway gave no id to poll"
 UNTRACKED_NO_CID = "answer lost and no client id to resend safely: may have been sent, not resent"
+UNTRACKED_GIVEN_ID = (
+    "the gateway already had this client_id_message: this send's lost copy, or an earlier "
+    "send's; the id it gave back is not taken as this recipient's"
+)
 ID_USED_EARLIER = (
     "client_id_message already used by an earlier send: the gateway did not message this "
     "recipient now (give each send its own client ids, or let the provider derive them)"
@@ -76,17 +84,19 @@ def merge(now: Row | None, new: Row) -> Row:
     return now
 
 
-def answer_row(answer: SendResult | None, foreign_repeat: bool) -> Row:
-    """What an answer's row says of its recipient (the second table above);
-    ``foreign_repeat``: an "already sent" would be about a copy this send did not make."""
+def answer_row(answer: SendResult | None, first: bool, own_id: bool) -> Row:
+    """What an answer's row says of its recipient (the second table above). ``first``: the
+    batch's first request in this ledger; ``own_id``: the provider derived the client id."""
     if answer is None or answer.answer_missing:
         return Row(Fate.IN_FLIGHT, None, NO_ROW)
     if answer.already_sent:
-        if foreign_repeat:
-            return Row(Fate.REJECTED, None, ID_USED_EARLIER, already=True)
-        if answer.id_message:
+        if own_id and answer.id_message:
             return Row(Fate.ACCEPTED, answer.id_message, None, already=True)
-        return Row(Fate.UNTRACKED, None, UNTRACKED_NO_ID, already=True)
+        if own_id:
+            return Row(Fate.UNTRACKED, None, UNTRACKED_NO_ID, already=True)
+        if first:
+            return Row(Fate.REJECTED, None, ID_USED_EARLIER, already=True)
+        return Row(Fate.UNTRACKED, None, UNTRACKED_GIVEN_ID, already=True)
     if answer.id_message:
         return Row(Fate.ACCEPTED, answer.id_message, answer.error)
     return Row(Fate.REJECTED, None, answer.error or "refused without an error text")
@@ -97,24 +107,22 @@ def answer_rows(
     sent: Sequence[int],
     answers: Sequence[SendResult],
     first: bool,
-    own_id: Callable[[Entry], bool] = lambda entry: False,
+    own_id: Callable[[Entry], bool],
 ) -> dict[int, Row]:
     """Rows for the recipients ``sent`` (entry indexes, request order) from the codec's
-    results (one per recipient in request order; a stored base gets the rows of its phones).
-    ``first``: the batch's first request in this ledger; ``own_id``: the entry's client id is
-    the one this provider derives for that person."""
+    results (one per recipient in request order; a stored base gets the rows of its phones)."""
     rows: dict[int, Row] = {}
     queue = deque(answers)
     for i in sent:
-        base = entries[i].base
-        if base is None:
+        entry = entries[i]
+        if entry.base is None:
             answer = queue.popleft() if queue else None
-            foreign = first and answer is not None and answer.already_sent
-            rows[i] = answer_row(answer, foreign and not own_id(entries[i]))
+            rows[i] = answer_row(answer, first, answer is not None and own_id(entry))
             continue
+        base = entry.base
         mine = [a for a in queue if a.base is not None and str(a.base) == base]
         queue = deque(a for a in queue if not (a.base is not None and str(a.base) == base))
-        found = [(a.phone, answer_row(a, first)) for a in mine if a.phone is not None]
+        found = [(a.phone, answer_row(a, first, False)) for a in mine if a.phone is not None]
         error = next((a.error for a in mine if a.phone is None), None)
         accepted = any(r.fate is Fate.ACCEPTED for _, r in found)
         rows[i] = Row(Fate.ACCEPTED if accepted else Fate.REJECTED, None, error, members=found)

@@ -15,7 +15,8 @@ def main(csv_url: str, ledger_url: str) -> int:
     logging.basicConfig(level=logging.WARNING)
     hook = CascadeHook()
     settings = hook.settings
-    plan = Plan(("kill9", "run", "send", -1), settings.codec.max_recipients)
+    run_key = ("kill9", "run", "send", -1)
+    plan = Plan(run_key, settings.codec.max_recipients)
     rows = plan.recipients(0, read_recipients(csv_url), "recipients_file")
     first = next(rows)
     template = Message([SMS("Sale", "Shop")], [first])
@@ -27,7 +28,7 @@ def main(csv_url: str, ledger_url: str) -> int:
     ledger = Ledger(ledger_url)
     ledger.start()
     sender = LedgerSender(ledger, hook.client, repeat_window=settings.repeat_window,
-                          log=logging.getLogger("worker"))  # fmt: skip
+                          log=logging.getLogger("worker"), run_key=run_key)  # fmt: skip
     print("sending", flush=True)
     totals = sender.run(plan.chunks([(0, template, chain())]))
     print(f"done accepted={totals.accepted} untracked={totals.untracked}", flush=True)

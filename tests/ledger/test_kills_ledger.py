@@ -98,12 +98,12 @@ def test_get_crash_after_the_request_resumes_without_a_second_copy(
     ledger.start()
     crashing = CrashAfterRequest(hook.client, crash_on=1)
     with pytest.raises(Crash):
-        LedgerSender(ledger, crashing, repeat_window=WINDOW, log=log).run(
+        LedgerSender(ledger, crashing, repeat_window=WINDOW, log=log, run_key=RUN_KEY).run(
             feed(Plan(RUN_KEY, 100, client_ids=False), numbers)
         )
-    totals = LedgerSender(Ledger(str(tmp_path)), hook.client, repeat_window=WINDOW, log=log).run(
-        feed(Plan(RUN_KEY, 100, client_ids=False), numbers)
-    )
+    totals = LedgerSender(
+        Ledger(str(tmp_path)), hook.client, repeat_window=WINDOW, log=log, run_key=RUN_KEY
+    ).run(feed(Plan(RUN_KEY, 100, client_ids=False), numbers))
     assert totals.untracked == 3 and set(gw.accepted_per_phone().values()) == {1}
 
 
@@ -128,7 +128,7 @@ def test_the_intent_is_on_disk_before_the_request_leaves(
     ledger = Ledger(str(tmp_path))
     ledger.start()
     client = LedgerWatchingClient(hook.client, tmp_path)
-    totals = LedgerSender(ledger, client, repeat_window=WINDOW, log=log).run(
+    totals = LedgerSender(ledger, client, repeat_window=WINDOW, log=log, run_key=RUN_KEY).run(
         feed(Plan(RUN_KEY, 2), phones(5))
     )
     assert totals.accepted == 5 and client.seen == 3

@@ -37,7 +37,7 @@ def crashed_after_first_request(hook: Any, folder: Path, numbers: list[str]) -> 
     ledger.start()
     with pytest.raises(Crash):
         LedgerSender(ledger, CrashAfterRequest(hook.client, crash_on=1), repeat_window=WINDOW,
-                     log=log).run(feed(Plan(RUN_KEY, 10), numbers))  # fmt: skip
+                     log=log, run_key=RUN_KEY).run(feed(Plan(RUN_KEY, 10), numbers))  # fmt: skip
 
 
 @pytest.mark.parametrize("at", [3600.0, 30 * 86400.0, 1e12, math.inf, math.nan])
@@ -59,7 +59,7 @@ def test_a_resume_waits_by_its_own_clock_whatever_time_a_record_holds(
         "\n".join([json.dumps(head), *text[1:]]) + "\n"
     )  # NaN/Infinity as JSON has them
     waits: list[float] = []
-    second = LedgerSender(Ledger(str(tmp_path)), hook.client, repeat_window=WINDOW, log=log,
+    second = LedgerSender(Ledger(str(tmp_path)), hook.client, repeat_window=WINDOW, log=log, run_key=RUN_KEY,
                           sleep=lambda s: (waits.append(s), time.sleep(s)))  # fmt: skip
     totals = second.run(feed(Plan(RUN_KEY, 10), numbers))
     assert waits and all(0 < w <= WINDOW + 0.1 for w in waits), waits

@@ -114,7 +114,7 @@ def test_an_unreadable_answer_is_recorded_before_the_next_batch_leaves(
     gw.faults.garbage_next(1)  # JSON batch 1: unreadable, perhaps accepted
     ledger = Ledger(str(tmp_path))
     ledger.start()
-    sender = LedgerSender(ledger, hook.client, repeat_window=WINDOW, log=log)
+    sender = LedgerSender(ledger, hook.client, repeat_window=WINDOW, log=log, run_key=RUN_KEY)
     totals = sender.run(feed(Plan(RUN_KEY, 10), phones(30)))
     assert record(tmp_path, 1, 1, "outcome")[0]["result"] == "lost"
     assert record(tmp_path, 1, 2, "intent")  # resent after the window
@@ -141,7 +141,7 @@ def test_a_try_stopped_by_a_refusal_records_the_batch_planned_ahead_as_not_sent(
 
     waits: list[tuple[int, float]] = []
     second = LedgerSender(
-        Ledger(str(tmp_path)), hook.client, repeat_window=WINDOW, log=log,
+        Ledger(str(tmp_path)), hook.client, repeat_window=WINDOW, log=log, run_key=RUN_KEY,
         sleep=lambda s: (waits.append((len(gw.requests), s)), time.sleep(s)),
     )  # fmt: skip
     totals = second.run(feed(Plan(RUN_KEY, 10), phones(30)))
@@ -184,9 +184,13 @@ def test_resume_after_a_crash_sends_nobody_twice(
     plan = Plan(RUN_KEY, 100)
     crashing = CrashAfterRequest(hook.client, crash_on=3)
     with pytest.raises(Crash):
-        LedgerSender(ledger, crashing, repeat_window=WINDOW, log=log).run(feed(plan, numbers))
+        LedgerSender(ledger, crashing, repeat_window=WINDOW, log=log, run_key=RUN_KEY).run(
+            feed(plan, numbers)
+        )
     assert len(gw.accepted_per_phone()) == 300
-    second = LedgerSender(Ledger(str(tmp_path)), hook.client, repeat_window=WINDOW, log=log)
+    second = LedgerSender(
+        Ledger(str(tmp_path)), hook.client, repeat_window=WINDOW, log=log, run_key=RUN_KEY
+    )
     totals = second.run(feed(Plan(RUN_KEY, 100), numbers))
     assert totals.accepted == 500 and totals.untracked == 0
     assert set(gw.accepted_per_phone().values()) == {1} and len(gw.accepted_per_phone()) == 500
@@ -248,7 +252,9 @@ def test_an_accepted_batch_the_disk_cannot_take_is_logged_with_its_ids(
             ledger._records_at[0].needle = ".outcome."  # the intent is in; the disk fills up
             return self.inner.send_request(batch)
 
-    sender = LedgerSender(ledger, IntentsThenFull(hook.client), repeat_window=WINDOW, log=log)
+    sender = LedgerSender(
+        ledger, IntentsThenFull(hook.client), repeat_window=WINDOW, log=log, run_key=RUN_KEY
+    )
     with pytest.raises(CascadeLedgerError, match="No space left"):
         sender.run(feed(Plan(RUN_KEY, 10), phones(10)))
     ids = [d.id_message for d in gw.deliveries]
@@ -282,10 +288,12 @@ def test_an_intent_planned_ahead_is_rewritten_when_its_request_leaves_late(
     ledger = Ledger(str(tmp_path))
     ledger.start()
     with pytest.raises(Crash):
-        LedgerSender(ledger, SlowThenCrash(hook.client), repeat_window=WINDOW, log=log).run(
-            feed(Plan(RUN_KEY, 10), phones(30))
-        )
-    second = LedgerSender(Ledger(str(tmp_path)), hook.client, repeat_window=WINDOW, log=log)
+        LedgerSender(
+            ledger, SlowThenCrash(hook.client), repeat_window=WINDOW, log=log, run_key=RUN_KEY
+        ).run(feed(Plan(RUN_KEY, 10), phones(30)))
+    second = LedgerSender(
+        Ledger(str(tmp_path)), hook.client, repeat_window=WINDOW, log=log, run_key=RUN_KEY
+    )
     totals = second.run(feed(Plan(RUN_KEY, 10), phones(30)))
     assert totals.accepted == 30 and set(gw.accepted_per_phone().values()) == {1}
     assert repeat_refusals(gw) == 0
@@ -458,7 +466,9 @@ def test_an_answer_that_does_not_match_the_request_is_never_a_success(
         ledger = Ledger(str(tmp_path))
         ledger.start()
         plan = Plan(RUN_KEY, 3)
-        sender = LedgerSender(ledger, client, repeat_window=0.05, log=log, max_attempts=3)
+        sender = LedgerSender(
+            ledger, client, repeat_window=0.05, log=log, run_key=RUN_KEY, max_attempts=3
+        )
         with pytest.raises(CascadeError, match=r"no usable answer after 3 requests.*ledger"):
             sender.run(feed(plan, phones(3)))
         assert server.connections == 3  # resent, never more than max_attempts

@@ -63,7 +63,9 @@ def test_a_stalled_try_and_its_retry_message_nobody_twice_and_keep_every_id(
     def sender(client: Any, try_number: int) -> LedgerSender:
         ledger = Ledger(str(tmp_path))
         ledger.start(variant=protocol)
-        return LedgerSender(ledger, client, repeat_window=WINDOW, log=log, try_number=try_number)
+        return LedgerSender(
+            ledger, client, repeat_window=WINDOW, log=log, run_key=RUN_KEY, try_number=try_number
+        )
 
     old_client = StallsOnSecondAnswer(hook.client)
     old_error: list[BaseException] = []
@@ -114,12 +116,14 @@ def test_a_try_asked_to_stop_sends_no_further_request(
             return self.inner.send_request(batch, *rest)
 
     client = StopDuringSecond(hook.client)
-    first = LedgerSender(ledger, client, repeat_window=WINDOW, log=log)
+    first = LedgerSender(ledger, client, repeat_window=WINDOW, log=log, run_key=RUN_KEY)
     holder.append(first)
     with pytest.raises(CascadeError, match="asked to stop"):
         first.run(feed(Plan(RUN_KEY, 10), phones(50)))
     assert client.calls == 2 and len(gw.accepted_per_phone()) == 20
-    second = LedgerSender(Ledger(str(tmp_path)), hook.client, repeat_window=WINDOW, log=log)
+    second = LedgerSender(
+        Ledger(str(tmp_path)), hook.client, repeat_window=WINDOW, log=log, run_key=RUN_KEY
+    )
     totals = second.run(feed(Plan(RUN_KEY, 10), phones(50)))
     assert totals.accepted == 50 and set(gw.accepted_per_phone().values()) == {1}
     assert len(gw.accepted_per_phone()) == 50
