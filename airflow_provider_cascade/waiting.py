@@ -348,6 +348,7 @@ def event_payload(status: str, wait: StatusWait, message: str = "") -> dict[str,
     }
     if isinstance(wait, LedgerWait):
         payload["ledgers"] = wait.urls
+        payload["untracked"] = wait.progress.untracked
     else:
         payload["states"] = {i: wait.states[i].to_dict() for i in wait.ids if i in wait.states}
     return payload
@@ -359,6 +360,8 @@ def describe_event(payload: Mapping[str, Any]) -> str:
     text = f"{payload.get('status')}: {payload.get('final')}/{payload.get('total')} final"
     if counts:
         text += f" ({counts})"
+    if payload.get("untracked"):
+        text += f"; {payload['untracked']} untracked (no id to poll, cost unknown)"
     if payload.get("message"):
         text += f"; {payload['message']}"
     return text
@@ -477,13 +480,25 @@ def finish_ledgers(
     """Push ``price_totals`` and ``state_counts`` (exact decimals as strings) and where the
     per-message states and prices are; return the same small dict."""
     summary = wait.summary()
+    untracked = wait.progress.untracked
     log.info("Cascade: %s; states and prices per message in %s", final_line(summary),
              ", ".join(wait.states_locations()))  # fmt: skip
+    if untracked:
+        sample = wait.progress.untracked_sample
+        log.warning(
+            "Cascade: %d recipients are UNTRACKED (sent, or perhaps sent, with no id to poll): "
+            "their cost is unknown and not in the price totals, which cover the %d polled "
+            "messages: %s%s", untracked, summary.total, ", ".join(sample),
+            " ..." if untracked > len(sample) else "",
+        )  # fmt: skip
     value = {
         "total": summary.total,
         "final": summary.final,
         "state_counts": summary.by_state,
         "price_totals": summary.totals(),
+        "price_totals_cover": f"the {summary.total} polled messages; the cost of "
+        f"{untracked} untracked recipients is unknown",
+        "untracked": {"count": untracked, "sample": wait.progress.untracked_sample},
         "states": wait.states_locations(),
     }
     ti = context["ti"]

@@ -19,6 +19,7 @@ from ._store import REF_KEY, WAIT_DIR, Ledger
 
 Round = Generator[list[str], dict[str, MessageState], "Progress"]
 SUMMARY = f"{WAIT_DIR}/summary.json"
+UNTRACKED_SAMPLE = 20
 
 
 def is_reference(value: Any) -> bool:
@@ -34,12 +35,19 @@ class Progress:
     refused: int = 0
     by_state: Counter[str] = field(default_factory=Counter)
     by_channel: dict[str, Decimal] = field(default_factory=dict)
+    untracked: int = 0
+    """Recipients sent, or perhaps sent, without an id to poll: never in ``total``, their
+    cost unknown (the gateway reports prices only with a status)."""
+    untracked_sample: list[str] = field(default_factory=list)
 
     def merge(self, other: Progress) -> Progress:
         """Counts over several ledgers (the shards of one campaign)."""
         self.total += other.total
         self.final += other.final
         self.refused += other.refused
+        self.untracked += other.untracked
+        room = UNTRACKED_SAMPLE - len(self.untracked_sample)
+        self.untracked_sample += other.untracked_sample[: max(room, 0)]
         self.by_state.update(other.by_state)
         for channel, price in other.by_channel.items():
             self.by_channel[channel] = self.by_channel.get(channel, Decimal(0)) + price
@@ -68,13 +76,16 @@ class Progress:
 
     def to_json(self) -> dict[str, Any]:
         return {"total": self.total, "final": self.final, "by_state": dict(self.by_state),
-                "price_totals": self.price_totals()}  # fmt: skip
+                "price_totals": self.price_totals(), "untracked": self.untracked,
+                "untracked_sample": self.untracked_sample}  # fmt: skip
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Progress:
         by_channel = (data.get("price_totals") or {}).get("by_channel") or {}
         return cls(int(data["total"]), int(data["final"]), 0, Counter(data.get("by_state") or {}),
-                   {c: Decimal(v) for c, v in by_channel.items()})  # fmt: skip
+                   {c: Decimal(v) for c, v in by_channel.items()},
+                   int(data.get("untracked") or 0),
+                   [str(x) for x in data.get("untracked_sample") or []])  # fmt: skip
 
 
 def _step(steps: Round, value: dict[str, MessageState] | None) -> tuple[bool, Any]:
@@ -101,13 +112,22 @@ class LedgerWatch:
 
     def ids(self, batch: int, names: list[str]) -> list[str]:
         """The ids the gateway gave this batch (a stored base's phones included)."""
+        return self._read(batch, names)[0]
+
+    def _read(self, batch: int, names: list[str]) -> tuple[list[str], list[str]]:
+        """The batch's ids, and who of it is untracked (phone, or the stored base)."""
         record = self.ledger.load(batch, names)
         out: list[str] = []
-        for row in record.rows.values():
-            for _phone, member in row.members or [("", row)]:
+        untracked: list[str] = []
+        for i, row in record.rows.items():
+            entry = record.entries[i] if i < len(record.entries) else None
+            for phone, member in row.members or [("", row)]:
                 if member.fate is Fate.ACCEPTED and member.id_message:
                     out.append(member.id_message)
-        return list(dict.fromkeys(out))
+                elif member.fate is Fate.UNTRACKED:
+                    who = phone or (entry.phone if entry else None) or (entry and entry.base)
+                    untracked.append(str(who or f"batch {batch} row {i}"))
+        return list(dict.fromkeys(out)), untracked
 
     def known(self, batch: int) -> dict[str, MessageState]:
         lines = self.ledger.read_lines(f"{WAIT_DIR}/{batch:07d}.jsonl")
@@ -127,7 +147,7 @@ class LedgerWatch:
             if batch in self._done:
                 progress.merge(self._done[batch])
                 continue
-            ids = self.ids(batch, names)
+            ids, untracked = self._read(batch, names)
             known = self.known(batch) if ids else {}
             todo = [i for i in ids if not (i in known and known[i].is_final)]
             if todo:
@@ -136,7 +156,8 @@ class LedgerWatch:
                 if answered:
                     known.update({i: s for i, s in answered.items() if i in ids})
                     self.save(batch, known)
-            counts = Progress()
+            counts = Progress(untracked=len(untracked),
+                              untracked_sample=untracked[:UNTRACKED_SAMPLE])  # fmt: skip
             for i in ids:
                 state = known.get(i)
                 if state is None:

@@ -475,3 +475,40 @@ def test_an_answer_that_does_not_match_the_request_is_never_a_success(
     assert sender.totals.accepted == 0 and sender.totals.ids == []
     record = next(Ledger(str(tmp_path)).records())
     assert {row.fate for row in record.rows.values()} == {Fate.IN_FLIGHT}
+
+
+def test_the_wait_names_the_untracked_and_says_their_cost_is_unknown(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """GET, one answer lost: 10 of 30 recipients untracked. The finished wait's XCom and its
+    final lines count and name them, and say the price totals cover only the polled ones."""
+    from airflow_provider_cascade.waiting import LedgerWait, WaitSettings, finish_ledgers
+
+    hook = make_hook(monkeypatch, gw, "get")
+    gw.faults.drop_after_accept_next(1)
+    ledger = Ledger(str(tmp_path))
+    totals = send(hook, ledger, phones(30), per_request=10)
+    assert totals.untracked == 10
+    wait = LedgerWait([ledger.ref(**totals.counts())], WaitSettings(None, WINDOW, 3))
+    progress = wait.watches[0].poll(hook.get_states)
+    while not progress.done:
+        time.sleep(WINDOW * 1.2)
+        progress = wait.watches[0].poll(hook.get_states)
+    wait.record_round(progress, time.time())
+
+    pushed: dict[str, Any] = {}
+
+    class Ti:
+        def xcom_push(self, key: str, value: Any) -> None:
+            pushed[key] = value
+
+    caplog.set_level("INFO")
+    value = finish_ledgers({"ti": Ti()}, wait, log)
+    assert value["total"] == 20 and value["untracked"]["count"] == 10
+    assert sorted(value["untracked"]["sample"]) == phones(30)[:10]
+    assert (
+        "20 polled" in value["price_totals_cover"] and "10 untracked" in value["price_totals_cover"]
+    )
+    assert any("10 recipients are UNTRACKED" in r.getMessage() and "cost is unknown" in
+               r.getMessage() for r in caplog.records)  # fmt: skip
