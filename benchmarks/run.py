@@ -114,11 +114,15 @@ class _TaskInstance:
         self.xcom[key] = value
 
 
-def ledger_send(url: str, n: int, prefix: str, protocol: str = "json") -> None:
+def ledger_send(
+    url: str, n: int, prefix: str, protocol: str = "json", ledger_root: str | None = None,
+    where: str = "",
+) -> None:  # fmt: skip
     """The send operator's whole path for a file (CSV read, duplicate check, client ids, the
     dry run that plans every request before the first leaves, the ledger written before and
     after each request, the report) against the floor: a bare ``requests.Session`` posting
-    the very same bodies (same client ids), encoded beforehand."""
+    the very same bodies (same client ids), encoded beforehand. ``ledger_root``: where the
+    ledgers go (a local folder by default; an object-storage URL)."""
     import logging
     import tempfile
     from pathlib import Path
@@ -138,7 +142,7 @@ def ledger_send(url: str, n: int, prefix: str, protocol: str = "json") -> None:
     def operator(run: int) -> CascadeSendMessageOperator:
         return CascadeSendMessageOperator(
             task_id="send", channels=channels, recipients_file=str(csv),
-            ledger=str(work / f"ledger-{run}"),
+            ledger=f"{ledger_root or work}/ledger-{run}",
         )  # fmt: skip
 
     hook = CascadeHook()
@@ -166,7 +170,8 @@ def ledger_send(url: str, n: int, prefix: str, protocol: str = "json") -> None:
     assert ref["accepted"] == n and ref["requests"] == len(requests_), ref
     ratio, spread = pair_ratio(floors, providers)
     provider_s, floor_s = statistics.median(providers), statistics.median(floors)
-    row(f"ledger send {n:,} recipients from a CSV ({protocol.upper()})", provider_s, "s", floor_s,
+    row(f"ledger send {n:,} recipients from a CSV ({protocol.upper()}){where}", provider_s, "s",
+        floor_s,
         f"{n / provider_s:,.0f} recipients/s, {len(requests_)} requests, client CPU "
         f"{statistics.median(cpus) / n * 1e6:.1f} µs per recipient; the operator's execute() "
         "(file, client ids, dry run, ledger, report); floor: bare requests.Session posting the "

@@ -61,6 +61,11 @@ def parser() -> argparse.ArgumentParser:
         help="a repeated client_id_message is answered with the earlier id_message, or "
         "with the error text only",
     )  # fmt: skip
+    p.add_argument(
+        "--latency", type=float, default=0.0,
+        help="real seconds each gateway call takes before its answer (default 0; 0.05 is a "
+        "gateway 50 ms away)",
+    )  # fmt: skip
     p.add_argument("--bases", metavar="FILE", help="a JSON or CSV file of recipient bases")
     p.add_argument(
         "--example-bases", action="store_true",
@@ -85,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         time_scale=args.time_scale,
         repeat_window=args.repeat_window,
         duplicate_answer=args.duplicate_answer,
+        latency=args.latency,
     )
     if args.print_conn:
         conn = emulator.conn_dict(args.print_conn)

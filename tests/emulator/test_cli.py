@@ -81,3 +81,19 @@ def test_example_bases_ship_in_the_package() -> None:
     assert sorted(bases) == ["1001", "1002", "1003"]
     # the examples' folder points at the same file: one home for the data
     assert (ROOT / "example_dags" / "bases.json").resolve() == EXAMPLE_BASES.resolve()
+
+
+def test_latency_holds_every_gateway_call_back_by_the_time_given() -> None:
+    """A gateway 50 ms away, for tests and benchmarks that measure where users pay."""
+    import time as clock
+
+    from airflow_provider_cascade.testing.emulator import CascadeEmulator
+
+    with CascadeEmulator(latency=0.2) as gw:
+        url = gw.url
+        import urllib.request
+
+        started = clock.monotonic()
+        with urllib.request.urlopen(f"{url}/sendmessage.php?login=x&password=y") as r:
+            r.read()
+        assert clock.monotonic() - started >= 0.2

@@ -78,6 +78,7 @@ class CascadeEmulator:
         duplicate_answer: str = "with_id",
         prices: dict[str, Decimal] | None = None,
         bases: dict[str, list[tuple[str, str]]] | None = None,
+        latency: float = 0.0,
     ) -> None:
         """The arguments the ``cascade-emulator`` options set, and what only Python sets.
 
@@ -95,11 +96,14 @@ class CascadeEmulator:
         :param prices: prices per channel replacing the defaults, e.g.
             ``{"sms": Decimal("2.05")}``.
         :param bases: recipient bases, ``{base id: [(phone, name), ...]}``.
+        :param latency: real seconds each gateway call takes before its answer (0: at once),
+            to measure and test as a gateway across the internet behaves.
         """
         if repeat_window is None:
             repeat_window = scaled_repeat_window(time_scale)
         behaviour = Behaviour(
-            time_scale=time_scale, repeat_window=repeat_window, duplicate_answer=duplicate_answer
+            time_scale=time_scale, repeat_window=repeat_window, duplicate_answer=duplicate_answer,
+            latency=latency,
         )
         if prices:
             behaviour.prices.update(prices)

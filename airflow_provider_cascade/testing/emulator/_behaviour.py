@@ -95,6 +95,9 @@ class Behaviour:
     #: (the earlier id_message and the error text) or "without_id" (the error text only)
     duplicate_answer: str = "with_id"
     timezone: str = "Europe/Moscow"
+    #: real seconds every gateway call takes before it is answered: a gateway across the
+    #: internet (a round trip of 50 ms is typical) rather than on this machine
+    latency: float = 0.0
 
     def __post_init__(self) -> None:
         if self.duplicate_answer not in DUPLICATE_ANSWERS:

@@ -159,6 +159,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _gateway_call(self, method: str, path: str, route: str, query: str, body: bytes) -> None:
         server, gateway = self.server, self.server.gateway
+        if gateway.behaviour.latency > 0:  # outside any lock: calls overlap as on a real network
+            time.sleep(gateway.behaviour.latency)
         variant = "xml" if route.startswith("xml") else route
         token = _bearer(self.headers.get("Authorization"))
         headers = {k: v for k, v in self.headers.items() if k.lower() != "authorization"}
