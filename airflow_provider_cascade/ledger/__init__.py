@@ -22,7 +22,14 @@ from ._sources import (
     read_recipients,
     recipient_items,
 )
-from ._store import REF_KEY, Ledger, default_root, storage_path, task_folder
+from ._store import (
+    REF_KEY,
+    Ledger,
+    LedgerStorageUnavailable,
+    default_root,
+    storage_path,
+    task_folder,
+)
 from ._wait import LedgerWatch, Progress, is_reference
 
 __all__ = [
@@ -33,6 +40,7 @@ __all__ = [
     "Ledger",
     "LedgerInputChanged",
     "LedgerSender",
+    "LedgerStorageUnavailable",
     "LedgerWatch",
     "Plan",
     "Progress",

@@ -3,14 +3,17 @@ append (object stores such as S3 cannot append), so every write is whole or abse
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from typing import Any
 from urllib.parse import quote
 
+from ..gateway import CascadeError
 from ._records import FORMAT, VERSION, BatchRecord, fold
 
 _NAME = re.compile(r"(\d{7})\.(\d{3})\.(intent|outcome|settled)\.jsonl")
@@ -20,14 +23,57 @@ WAIT_DIR = "wait"
 REF_KEY = "cascade_ledger"
 
 
+class LedgerStorageUnavailable(CascadeError):
+    """The object storage of a ledger or recipients file cannot be opened through its
+    connection (a missing connection, no S3 filesystem installed, ...)."""
+
+
 def storage_path(url: str) -> Any:
     """An ``ObjectStoragePath`` for a URL (``s3://conn@bucket/key``, ``file:///...``) or a
-    local path."""
-    from airflow.providers.common.compat.sdk import ObjectStoragePath
+    local path, with the connection's filesystem (its credentials and endpoint) made now.
 
+    Made off any running event loop: the Amazon provider makes its filesystem with
+    ``asyncio.run``, which fails on a loop (the triggerer's), and Airflow then keeps a path
+    whose filesystem has neither the connection's endpoint nor its credentials."""
     if "://" not in url:
         url = "file://" + os.path.abspath(os.path.expanduser(url))
-    return ObjectStoragePath(url)
+    if _on_event_loop():
+        with ThreadPoolExecutor(1, thread_name_prefix="cascade-storage") as pool:
+            return pool.submit(_open_path, url).result()
+    return _open_path(url)
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _open_path(url: str) -> Any:
+    from airflow.providers.common.compat.sdk import (
+        AirflowNotFoundException,
+        BaseHook,
+        ObjectStoragePath,
+    )
+
+    path = ObjectStoragePath(url)
+    if path.conn_id is not None:
+        try:  # a provider may fall back to the process's own identity without one
+            BaseHook.get_connection(path.conn_id)
+        except AirflowNotFoundException:
+            raise LedgerStorageUnavailable(
+                f"cannot open {url}: connection {path.conn_id!r} is not defined"
+            ) from None
+        try:
+            path.fs  # noqa: B018  # made (and cached per connection) here, not at first use
+        except Exception as exc:  # whatever the provider raises: named, typed, no chain
+            raise LedgerStorageUnavailable(
+                f"cannot open {url} through connection {path.conn_id!r}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+    return path
 
 
 def default_root() -> str:

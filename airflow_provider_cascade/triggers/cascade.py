@@ -114,7 +114,9 @@ class CascadeMessageStateTrigger(BaseTrigger):
             settings = WaitSettings(self.poll_interval, window, self.max_transient_failures)
             wait: StatusWait
             if self.ledgers:  # ids live in the ledgers, read a batch at a time off the loop
-                wait = LedgerWait(
+                # built off the loop too: an object store's filesystem is made with the path
+                wait = await asyncio.to_thread(
+                    LedgerWait,
                     self.ledgers,
                     settings,
                     last_query_at=self.last_polled_at,
