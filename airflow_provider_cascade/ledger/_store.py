@@ -24,8 +24,9 @@ REF_KEY = "cascade_ledger"
 
 
 class LedgerStorageUnavailable(CascadeError):
-    """The object storage of a ledger or recipients file cannot be opened through its
-    connection (a missing connection, no S3 filesystem installed, ...)."""
+    """The object storage of a ledger or recipients file cannot be opened or read through
+    its connection (a connection not defined, no filesystem installed for the scheme, the
+    store unreachable or refusing the connection's keys)."""
 
 
 def storage_path(url: str) -> Any:

@@ -17,6 +17,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from ..gateway import CascadeError
 from ..gateway._defaults import MAX_TRANSIENT_FAILURES
 from ..hooks.cascade import CascadeHook
+from ..ledger import LedgerStorageUnavailable
 from ..waiting import LedgerWait, StatusWait, WaitSettings, apoll, describe_event, event_payload
 
 #: Share of the poll interval a first query is delayed at random, so triggers deferred together
@@ -130,6 +131,9 @@ class CascadeMessageStateTrigger(BaseTrigger):
                     last_progress=self.last_progress,
                 )
             client = await hook.aget_client(shared_pool=True)
+        except LedgerStorageUnavailable as exc:  # names the ledger and its connection
+            yield self._event("error", StatusWait(ids, WaitSettings()), str(exc))
+            return
         except CascadeError as exc:
             wait = StatusWait(ids, WaitSettings())
             yield self._event("error", wait, f"connection {self.cascade_conn_id!r}: {exc}")

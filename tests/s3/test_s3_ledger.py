@@ -24,8 +24,9 @@ from airflow_provider_cascade.ledger import (
     storage_path,
 )
 from airflow_provider_cascade.testing.emulator import CascadeEmulator
+from tests.stack.conftest import free_port
 
-from .conftest import MotoS3
+from .conftest import SECRET_KEY, MotoS3
 
 ROOT = Path(__file__).resolve().parents[2]
 log = logging.getLogger("test.s3")
@@ -80,3 +81,18 @@ def test_an_undefined_connection_is_a_typed_error_naming_the_url(moto_s3: MotoS3
     with pytest.raises(LedgerStorageUnavailable, match="cascade_nowhere_defined") as caught:
         storage_path(url)
     assert url in str(caught.value)
+
+
+def test_an_unreachable_store_is_a_typed_error_naming_the_ledger(
+    moto_s3: MotoS3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    conn = {**moto_s3.conn, "extra": {"endpoint_url": closed, "region_name": "us-east-1",
+                                      "config_kwargs": {"retries": {"max_attempts": 1}}}}  # fmt: skip
+    monkeypatch.setenv("AIRFLOW_CONN_CASCADE_S3_CLOSED", json.dumps(conn))
+    url = f"s3://cascade_s3_closed@{moto_s3.bucket}/closed/ledger"
+    watch = LedgerWatch(url)
+    with pytest.raises(LedgerStorageUnavailable, match="cannot read or write ledger") as caught:
+        watch.poll(lambda ids: {})
+    assert url in str(caught.value)
+    assert SECRET_KEY not in str(caught.value) and caught.value.__cause__ is None
