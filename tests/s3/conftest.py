@@ -34,6 +34,13 @@ from tests.stack.conftest import Stack, free_port, start_stack
 #: The connection's keys: moto takes any; tests check they never reach a log.
 ACCESS_KEY = "cascade-test-access-key"
 SECRET_KEY = "cascade-test-secret-key-7b1f"
+#: What could point a client without the connection somewhere that works (AWS itself, or the
+#: moto server): kept out of the tier's processes, so only the connection can.
+AMBIENT_AWS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+               "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_DEFAULT_REGION")  # fmt: skip
+#: No credentials from files or a cloud's metadata service either.
+ISOLATED = {"AWS_EC2_METADATA_DISABLED": "true", "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_CONFIG_FILE": os.devnull}  # fmt: skip
 #: Recipients per send request in ``s3_stack``.
 BATCH = 25
 
@@ -91,7 +98,7 @@ def moto_s3() -> Iterator[MotoS3]:
         [str(moto), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
-    saved = {k: os.environ.get(k) for k in ("AWS_EC2_METADATA_DISABLED",)}
+    saved = {k: os.environ.get(k) for k in (*ISOLATED, *AMBIENT_AWS)}
     try:
         endpoint = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -107,7 +114,9 @@ def moto_s3() -> Iterator[MotoS3]:
         s3.client().create_bucket(Bucket=s3.bucket)
         saved.update({k: os.environ.get(k) for k in s3.env})
         os.environ.update(s3.env)
-        os.environ["AWS_EC2_METADATA_DISABLED"] = "true"  # never ask a cloud for credentials
+        os.environ.update(ISOLATED)
+        for key in AMBIENT_AWS:
+            os.environ.pop(key, None)
         yield s3
     finally:
         for key, value in saved.items():
@@ -129,9 +138,10 @@ def s3_stack(moto_s3: MotoS3) -> Iterator[Stack]:
     # enough that the sensor defers to the triggerer
     emulator = CascadeEmulator(time_scale=600).start()
     try:
-        env = {
+        env: dict[str, str | None] = {
+            **dict.fromkeys(AMBIENT_AWS),
             **moto_s3.env,
-            "AWS_EC2_METADATA_DISABLED": "true",
+            **ISOLATED,
             # small requests: a send of a few thousand takes dozens of them, time to kill one
             "AIRFLOW_CONN_CASCADE_DEFAULT": emulator.conn_uri("json", max_recipients=BATCH),
         }

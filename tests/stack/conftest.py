@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,10 +95,10 @@ class Stack:
 
 @contextmanager
 def start_stack(
-    emulator: CascadeEmulator, env: dict[str, str] | None = None, parallelism: int = 4
+    emulator: CascadeEmulator, env: Mapping[str, str | None] | None = None, parallelism: int = 4
 ) -> Iterator[Stack]:
     """``airflow standalone`` in a throwaway home on a free port, stopped on exit; ``env``
-    adds to (or overrides) the processes' environment, e.g. connections."""
+    adds to (or overrides) the processes' environment, e.g. connections; None removes."""
     home = Path(tempfile.mkdtemp(prefix="cascade-stack-"))
     dags = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     port = free_port()
@@ -119,8 +119,12 @@ def start_stack(
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
         "AIRFLOW_CONN_CASCADE_DEFAULT": emulator.conn_uri("json"),
-        **(env or {}),
     }
+    for key, value in (env or {}).items():
+        if value is None:
+            full_env.pop(key, None)
+        else:
+            full_env[key] = value
     full_env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
     log = home / "standalone.log"
     with log.open("wb") as out:
