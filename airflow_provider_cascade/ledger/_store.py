@@ -52,6 +52,11 @@ def _on_event_loop() -> bool:
     return True
 
 
+_FOUND: set[str] = set()
+"""Connections this process found once: a campaign split into 10,000 shards opens as many
+paths, and a connection in the metadata database costs a round trip to read."""
+
+
 def _open_path(url: str) -> Any:
     from airflow.providers.common.compat.sdk import (
         AirflowNotFoundException,
@@ -59,21 +64,27 @@ def _open_path(url: str) -> Any:
         ObjectStoragePath,
     )
 
-    path = ObjectStoragePath(url)
-    if path.conn_id is not None:
+    try:
+        path = ObjectStoragePath(url)
+    except ValueError as exc:  # a scheme no installed filesystem serves
+        raise LedgerStorageUnavailable(f"cannot open {url}: {exc}") from None
+    conn_id = path.conn_id
+    if conn_id is None:
+        return path
+    if conn_id not in _FOUND:
         try:  # a provider may fall back to the process's own identity without one
-            BaseHook.get_connection(path.conn_id)
+            BaseHook.get_connection(conn_id)
         except AirflowNotFoundException:
             raise LedgerStorageUnavailable(
-                f"cannot open {url}: connection {path.conn_id!r} is not defined"
+                f"cannot open {url}: connection {conn_id!r} is not defined"
             ) from None
-        try:
-            path.fs  # noqa: B018  # made (and cached per connection) here, not at first use
-        except Exception as exc:  # whatever the provider raises: named, typed, no chain
-            raise LedgerStorageUnavailable(
-                f"cannot open {url} through connection {path.conn_id!r}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from None
+        _FOUND.add(conn_id)
+    try:
+        path.fs  # noqa: B018  # made (and cached per connection) here, not at first use
+    except Exception as exc:  # whatever the provider raises: named, typed, no chain
+        raise LedgerStorageUnavailable(
+            f"cannot open {url} through connection {conn_id!r}: {type(exc).__name__}: {exc}"
+        ) from None
     return path
 
 

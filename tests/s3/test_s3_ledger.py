@@ -96,3 +96,11 @@ def test_an_unreachable_store_is_a_typed_error_naming_the_ledger(
         watch.poll(lambda ids: {})
     assert url in str(caught.value)
     assert SECRET_KEY not in str(caught.value) and caught.value.__cause__ is None
+
+
+@pytest.mark.parametrize("conn", ["", "cascade_moto_s3@"])
+def test_a_scheme_no_filesystem_serves_is_a_typed_error(conn: str, moto_s3: MotoS3) -> None:
+    url = f"cascadenofs://{conn}bucket/ledger"
+    with pytest.raises(LedgerStorageUnavailable, match="cascadenofs") as caught:
+        Ledger(url)
+    assert url in str(caught.value)
