@@ -4,11 +4,13 @@ typed error says why not."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,7 @@ from airflow_provider_cascade.ledger import (
     storage_path,
 )
 from airflow_provider_cascade.testing.emulator import CascadeEmulator
+from airflow_provider_cascade.triggers.cascade import CascadeMessageStateTrigger
 from tests.stack.conftest import free_port
 
 from .conftest import SECRET_KEY, MotoS3
@@ -104,3 +107,19 @@ def test_a_scheme_no_filesystem_serves_is_a_typed_error(conn: str, moto_s3: Moto
     with pytest.raises(LedgerStorageUnavailable, match="cascadenofs") as caught:
         Ledger(url)
     assert url in str(caught.value)
+
+
+def test_the_trigger_reports_a_ledger_it_cannot_open_as_an_error_event(moto_s3: MotoS3) -> None:
+    url = f"s3://cascade_nowhere_defined@{moto_s3.bucket}/ledger"
+    trigger = CascadeMessageStateTrigger(
+        [], end_time=time.time() + 30, repeat_window=1.0, ledgers=[url]
+    )
+
+    async def first_event() -> dict[str, object]:
+        async for event in trigger.run():
+            return dict(event.payload)
+        raise AssertionError("no event")
+
+    payload = asyncio.run(asyncio.wait_for(first_event(), timeout=30))
+    assert payload["status"] == "error"
+    assert url in str(payload["message"]) and "not defined" in str(payload["message"])
