@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_cascade.ledger import Fate, Ledger
 from tests.stack.conftest import Stack
 
 from .conftest import BATCH, SECRET_KEY, MotoS3
@@ -59,6 +60,10 @@ def assert_everyone_once_and_polled(stack: Stack, run_id: str, numbers: list[str
     per_phone = gw.accepted_per_phone()
     assert set(per_phone) == set(numbers)  # nobody lost
     assert set(per_phone.values()) == {1}  # nobody messaged twice
+    ref = stack.xcom(DAG_ID, run_id, "send")
+    in_ledger = {row.id_message for record in Ledger(ref["cascade_ledger"]).records()
+                 for row in record.rows.values() if row.fate is Fate.ACCEPTED}  # fmt: skip
+    assert in_ledger == {d.id_message for d in gw.deliveries}  # every id the gateway gave
     waited = stack.xcom(DAG_ID, run_id, "wait")
     assert waited["total"] == waited["final"] == len(numbers)  # every accepted id polled
     assert sum(waited["state_counts"].values()) == len(numbers)
