@@ -30,7 +30,14 @@ from ._sources import (
     read_recipients,
     recipient_items,
 )
-from ._store import REF_KEY, Ledger, default_root, storage_path, task_folder
+from ._store import (
+    REF_KEY,
+    Ledger,
+    LedgerStorageUnavailable,
+    default_root,
+    storage_path,
+    task_folder,
+)
 from ._wait import LedgerWatch, Progress, is_reference
 
 __all__ = [
@@ -46,6 +53,7 @@ __all__ = [
     "Ledger",
     "LedgerInputChanged",
     "LedgerSender",
+    "LedgerStorageUnavailable",
     "LedgerWatch",
     "Plan",
     "Progress",

@@ -3,15 +3,18 @@ append (object stores such as S3 cannot append), so every write is whole or abse
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property, partial
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote
 
+from ..gateway import CascadeError
 from ._errors import CascadeLedgerDamaged, CascadeLedgerError, CascadeLedgerMismatch
 from ._records import FORMAT, VERSION, BatchRecord, RecordName, fold, parse_name
 
@@ -34,14 +37,69 @@ class Claim(NamedTuple):
         return f"{self.seq:06d}-{self.token}"
 
 
+class LedgerStorageUnavailable(CascadeError):
+    """The object storage of a ledger or recipients file cannot be opened or read through
+    its connection (a connection not defined, no filesystem installed for the scheme, the
+    store unreachable or refusing the connection's keys)."""
+
+
 def storage_path(url: str) -> Any:
     """An ``ObjectStoragePath`` for a URL (``s3://conn@bucket/key``, ``file:///...``) or a
-    local path."""
-    from airflow.providers.common.compat.sdk import ObjectStoragePath
+    local path, with the connection's filesystem (its credentials and endpoint) made now.
 
+    Made off any running event loop: the Amazon provider makes its filesystem with
+    ``asyncio.run``, which fails on a loop (the triggerer's), and Airflow then keeps a path
+    whose filesystem has neither the connection's endpoint nor its credentials."""
     if "://" not in url:
         url = "file://" + os.path.abspath(os.path.expanduser(url))
-    return ObjectStoragePath(url)
+    if _on_event_loop():
+        with ThreadPoolExecutor(1, thread_name_prefix="cascade-storage") as pool:
+            return pool.submit(_open_path, url).result()
+    return _open_path(url)
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+_FOUND: set[str] = set()
+"""Connections this process found once: a campaign split into 10,000 shards opens as many
+paths, and a connection in the metadata database costs a round trip to read."""
+
+
+def _open_path(url: str) -> Any:
+    from airflow.providers.common.compat.sdk import (
+        AirflowNotFoundException,
+        BaseHook,
+        ObjectStoragePath,
+    )
+
+    try:
+        path = ObjectStoragePath(url)
+    except ValueError as exc:  # a scheme no installed filesystem serves
+        raise LedgerStorageUnavailable(f"cannot open {url}: {exc}") from None
+    conn_id = path.conn_id
+    if conn_id is None:
+        return path
+    if conn_id not in _FOUND:
+        try:  # a provider may fall back to the process's own identity without one
+            BaseHook.get_connection(conn_id)
+        except AirflowNotFoundException:
+            raise LedgerStorageUnavailable(
+                f"cannot open {url}: connection {conn_id!r} is not defined"
+            ) from None
+        _FOUND.add(conn_id)
+    try:
+        path.fs  # noqa: B018  # made (and cached per connection) here, not at first use
+    except Exception as exc:  # whatever the provider raises: named, typed, no chain
+        raise LedgerStorageUnavailable(
+            f"cannot open {url} through connection {conn_id!r}: {type(exc).__name__}: {exc}"
+        ) from None
+    return path
 
 
 def _mkdir(path: Any) -> None:

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ..gateway import MessageState, MessageStatus
+from ..gateway import CascadeError, MessageState, MessageStatus
 from ._records import Fate
-from ._store import REF_KEY, WAIT_DIR, Ledger
+from ._store import REF_KEY, WAIT_DIR, Ledger, LedgerStorageUnavailable
 
 Round = Generator[list[str], dict[str, MessageState], "Progress"]
 SUMMARY = f"{WAIT_DIR}/summary.json"
@@ -174,9 +175,10 @@ class LedgerWatch:
         """A round driven by a blocking client."""
         steps = self.round()
         try:
-            todo = next(steps)
-            while True:
-                todo = steps.send(get_states(todo))
+            with self._storage():
+                todo = next(steps)
+                while True:
+                    todo = steps.send(get_states(todo))
         except StopIteration as stop:
             result: Progress = stop.value
             return result
@@ -188,12 +190,27 @@ class LedgerWatch:
         import asyncio
 
         steps = self.round()
-        finished, value = await asyncio.to_thread(_step, steps, None)
+        with self._storage():
+            finished, value = await asyncio.to_thread(_step, steps, None)
         while not finished:
             answered = await get_states(value)
-            finished, value = await asyncio.to_thread(_step, steps, answered)
+            with self._storage():
+                finished, value = await asyncio.to_thread(_step, steps, answered)
         result: Progress = value
         return result
+
+    @contextmanager
+    def _storage(self) -> Iterator[None]:
+        """A failure of the ledger's storage (unreachable, refused, ...) as a typed error
+        naming the ledger; the provider's own errors pass as they are."""
+        try:
+            yield
+        except (CascadeError, StopIteration):
+            raise
+        except Exception as exc:
+            raise LedgerStorageUnavailable(
+                f"cannot read or write ledger {self.ledger.url}: {type(exc).__name__}: {exc}"
+            ) from None
 
     def stored_progress(self) -> Progress | None:
         """The counts the last round wrote (what a task reads after its trigger finished)."""

@@ -17,6 +17,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from ..gateway import CascadeError
 from ..gateway._defaults import MAX_TRANSIENT_FAILURES
 from ..hooks.cascade import CascadeHook
+from ..ledger import LedgerStorageUnavailable
 from ..waiting import LedgerWait, StatusWait, WaitSettings, apoll, describe_event, event_payload
 
 #: Share of the poll interval a first query is delayed at random, so triggers deferred together
@@ -114,7 +115,9 @@ class CascadeMessageStateTrigger(BaseTrigger):
             settings = WaitSettings(self.poll_interval, window, self.max_transient_failures)
             wait: StatusWait
             if self.ledgers:  # ids live in the ledgers, read a batch at a time off the loop
-                wait = LedgerWait(
+                # built off the loop too: an object store's filesystem is made with the path
+                wait = await asyncio.to_thread(
+                    LedgerWait,
                     self.ledgers,
                     settings,
                     last_query_at=self.last_polled_at,
@@ -128,6 +131,9 @@ class CascadeMessageStateTrigger(BaseTrigger):
                     last_progress=self.last_progress,
                 )
             client = await hook.aget_client(shared_pool=True)
+        except LedgerStorageUnavailable as exc:  # names the ledger and its connection
+            yield self._event("error", StatusWait(ids, WaitSettings()), str(exc))
+            return
         except CascadeError as exc:
             wait = StatusWait(ids, WaitSettings())
             yield self._event("error", wait, f"connection {self.cascade_conn_id!r}: {exc}")
