@@ -178,10 +178,7 @@ class Ledger:
         return claim
 
     def claims(self) -> list[Claim]:
-        folder = self.root / TRIES_DIR
-        paths = self._guard("list", lambda: list(folder.iterdir()) if folder.exists() else [],
-                            TRIES_DIR)  # fmt: skip
-        found = [_CLAIM.fullmatch(p.name) for p in paths]
+        found = [_CLAIM.fullmatch(name) for name in self._names(TRIES_DIR)]
         return sorted(Claim(int(m[1]), m[2]) for m in found if m)
 
     def owner(self) -> Claim | None:
@@ -219,11 +216,8 @@ class Ledger:
     def batches(self) -> dict[int, list[str]]:
         """Names of every record, by batch, in fold order (attempt, claim, kind)."""
         out: dict[int, list[RecordName]] = {}
-        paths = self._guard(
-            "list", lambda: list(self._send.iterdir()) if self._send.exists() else [], SEND_DIR
-        )
-        for path in paths:
-            name = parse_name(path.name)
+        for found in self._names(SEND_DIR):
+            name = parse_name(found)
             if name is not None:
                 out.setdefault(name.batch, []).append(name)
         return {b: [str(n) for n in sorted(names, key=lambda n: n.order)]
@@ -265,6 +259,22 @@ class Ledger:
         return {REF_KEY: self.url, "version": VERSION, **counts}
 
     # -- plumbing -----------------------------------------------------------------------
+    def _names(self, folder: str) -> list[str]:
+        """The object names in a folder, as the store has them now: filesystems such as s3fs
+        cache listings, and a try must see a claim or a record another process just wrote."""
+        path = self.root / folder
+        fs, where = path.fs, path.path
+
+        def listing() -> list[str]:
+            fs.invalidate_cache(where)
+            try:
+                found = fs.ls(where, detail=False)
+            except FileNotFoundError:
+                return []
+            return [str(p).rstrip("/").rsplit("/", 1)[-1] for p in found]
+
+        return self._guard("list", listing, folder)
+
     def _guard(self, doing: str, step: Callable[[], T], name: str) -> T:
         """Storage failures (disk full, permissions, the store down) as a typed error naming
         the ledger and the object."""

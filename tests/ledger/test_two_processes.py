@@ -48,16 +48,21 @@ def test_a_resumed_zombie_sends_nothing_and_nobody_is_messaged_twice(
     gateway: tuple[str, str], tmp_path: Path
 ) -> None:
     url, protocol = gateway
+    two_tries_at_once(url, protocol, str(tmp_path / "ledger"), tmp_path)
+
+
+def two_tries_at_once(url: str, protocol: str, ledger_url: str, tmp_path: Path) -> None:
+    """The old try stalls after its first request, the new one sends everything, the old one
+    resumes: it must end superseded without a request; the gateway and the ledger agree."""
     csv = tmp_path / "recipients.csv"
     csv.write_text("phone\n" + "".join(f"7950{i:07d}\n" for i in range(N)))
-    ledger_dir = tmp_path / "ledger"
     release = tmp_path / "release"
     host, port = url.rsplit(":", 1)
     env = {**os.environ, "AIRFLOW_CONN_CASCADE_DEFAULT": json.dumps({
         "conn_type": "cascade", "host": host, "port": int(port), "login": "demo",
         "password": "demo-secret", "extra": {"protocol": protocol, "repeat_window": WINDOW},
     })}  # fmt: skip
-    worker = [sys.executable, "-m", "tests.ledger._worker", str(csv), str(ledger_dir)]
+    worker = [sys.executable, "-m", "tests.ledger._worker", str(csv), ledger_url]
     old = subprocess.Popen([*worker, "--try", "1", "--stall-after", "1", "--release", str(release)],
                            env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)  # fmt: skip
     try:
@@ -81,7 +86,7 @@ def test_a_resumed_zombie_sends_nothing_and_nobody_is_messaged_twice(
     per_phone = Counter(m["phone"] for m in messages)
     assert len(per_phone) == N and set(per_phone.values()) == {1}  # nobody twice, nobody lost
     ids = set()
-    for record in Ledger(str(ledger_dir)).records():
+    for record in Ledger(ledger_url).records():
         for row in record.rows.values():
             if row.fate is Fate.ACCEPTED and row.id_message:
                 ids.add(row.id_message)

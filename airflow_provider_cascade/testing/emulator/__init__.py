@@ -102,7 +102,9 @@ class CascadeEmulator:
         if repeat_window is None:
             repeat_window = scaled_repeat_window(time_scale)
         behaviour = Behaviour(
-            time_scale=time_scale, repeat_window=repeat_window, duplicate_answer=duplicate_answer,
+            time_scale=time_scale,
+            repeat_window=repeat_window,
+            duplicate_answer=duplicate_answer,
             latency=latency,
         )
         if prices:
