@@ -76,7 +76,7 @@ def test_bad_phone_deep_in_a_file_sends_nothing(
     csv.write_text("phone\n" + "".join(f"7960{i:07d}\n" for i in range(2500)) + "12ab\n")
     op = CascadeSendMessageOperator(task_id="t", channels=SMS, recipients_file=str(csv),
                                     ledger=str(tmp_path / "ledger"))  # fmt: skip
-    with pytest.raises(CascadeValidationError, match="item 2501"):
+    with pytest.raises(CascadeValidationError, match=r"r\.csv line 2502: phone: must be 7 to 15"):
         run(op)
     assert gw.requests == []
 
