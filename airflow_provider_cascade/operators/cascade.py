@@ -230,6 +230,7 @@ class _CascadeSendOperator(BaseOperator):
             total_hint=planned,
             try_number=int(getattr(ti, "try_number", 1) or 1),
         )
+        self._unchanged(identity)  # the file the check read is the one about to be sent
         totals = sender.run(chunks())
         if masked:
             _mask_totals(totals)
