@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from ..gateway import CascadeValidationError, Message, Recipient
 from ..gateway._checks import PHONE_PATTERN
-from ..gateway._privacy import mask_phone, shown_phone
+from ..gateway._privacy import mask_phones_in, shown_phone
 from ..gateway._timefmt import time_send_at
 from ..gateway.codec import as_message, redact_url
 from ._client_ids import client_id_maker
@@ -131,7 +131,7 @@ class Plan:
                 if not (phone.__class__ is str and phone.isdigit() and phone.isascii()):
                     phone = Recipient(phone).phone  # the model's rule and its error text
             except CascadeValidationError as exc:
-                raise self._refused(where, rows, n, exc, item) from None
+                raise self._refused(where, rows, n, exc) from None
             key = int("1" + phone)
             nth = seen.get(key, -1) + 1
             if nth and not self.allow_repeats:
@@ -146,7 +146,7 @@ class Plan:
             try:  # validated once, with its client id
                 r = Recipient(phone, make_cid(phone, nth) if make_cid and cid is None else cid)
             except CascadeValidationError as exc:
-                raise self._refused(where, rows, n, exc, item) from None
+                raise self._refused(where, rows, n, exc) from None
             seen[key] = nth
             if self.check_ids and cid is not None and r.client_id_message is not None:
                 if rows is not None:
@@ -157,14 +157,9 @@ class Plan:
             yield r
 
     def _refused(
-        self, where: str, rows: FileRows | None, n: int, exc: CascadeValidationError, item: Any
+        self, where: str, rows: FileRows | None, n: int, exc: CascadeValidationError
     ) -> CascadeValidationError:
-        rule = exc.rule
-        if self.mask_phones:  # the rule quotes the value: a phone, as given
-            phone = item if isinstance(item, (str, int)) else _fields(item)[0]
-            text = str(phone)
-            if len(text) > 4:
-                rule = rule.replace(text, mask_phone(text))
+        rule = mask_phones_in(exc.rule) if self.mask_phones else exc.rule
         field = f"{exc.field}: "
         if rows is not None:
             return CascadeValidationError(where, f"{rows.where()}: {field}{rule}")

@@ -23,7 +23,7 @@ from ..gateway import (
     Variant,
 )
 from ..gateway._defaults import MAX_TRANSIENT_FAILURES, REPEAT_WINDOW
-from ..gateway._privacy import shown_phone
+from ..gateway._privacy import mask_phones_in, shown_phone
 from ..gateway._timefmt import zone
 from ..gateway.codec import redact_url
 from ..hooks.cascade import CascadeHook
@@ -216,7 +216,14 @@ class _CascadeSendOperator(BaseOperator):
 
         dry = replace(plan, derive_ids=False, check_ids=True, repeats_skipped=0, samples=[],
                       given_ids=ClientIds())  # fmt: skip
-        planned, requests = self._dry_run(dry, codec, identity)
+        try:
+            planned, requests = self._dry_run(dry, codec, identity)
+        except CascadeValidationError as exc:
+            if not masked:
+                raise
+            raise CascadeValidationError(
+                exc.field, mask_phones_in(exc.rule), exc.message_index
+            ) from None
         ledger = self._open_ledger(context)
         self._same_input(ledger, identity)
         self.log.info("Cascade send: %s", self._describe(planned, requests, variant, ledger))
@@ -697,13 +704,7 @@ def _mask_totals(totals: Totals) -> None:
     totals.untracked_sample = [
         shown_phone(p, True) if p.isdigit() else p for p in totals.untracked_sample
     ]
-    masked = []
-    for text in totals.first_errors:
-        head, sep, tail = text.partition(": ")
-        if head.isdigit():
-            text = shown_phone(head, True) + sep + tail.replace(head, shown_phone(head, True))
-        masked.append(text)
-    totals.first_errors = masked
+    totals.first_errors = [mask_phones_in(text) for text in totals.first_errors]
 
 
 def _results(ledger: Ledger) -> Iterator[dict[str, Any]]:
