@@ -87,21 +87,28 @@ def numbered_lines(
             raise CascadeValidationError(
                 field, f"{shown} line {n}: the gzip data is damaged or cut short ({exc})"
             ) from None
+        except UnicodeError as exc:  # a codec's own refusal (UTF-16 without a BOM)
+            raise _undecodable(field, shown, n, encoding, f" ({exc})") from None
         if not line:
             return
         if _UNDECODABLE in line:
-            name = text_encoding(encoding)
-            raise CascadeValidationError(
-                field,
-                f"{shown} line {n}: does not decode as {name.replace('-sig', '')}; give the "
-                "file's encoding (encoding='cp1251' for Excel in Russian locales, 'utf-16' for "
-                "Unicode text)",
-            )
+            raise _undecodable(field, shown, n, encoding)
         if len(line) > max_line:
             raise CascadeValidationError(
                 field, f"{shown} line {n}: longer than {max_line:,} characters"
             )
         yield n, line
+
+
+def _undecodable(
+    field: str, shown: str, n: int, encoding: str | None, why: str = ""
+) -> CascadeValidationError:
+    name = text_encoding(encoding).replace("-sig", "")
+    return CascadeValidationError(
+        field,
+        f"{shown} line {n}: does not decode as {name}{why}; give the file's encoding "
+        "(encoding='cp1251' for Excel in Russian locales, 'utf-16' for Unicode text)",
+    )
 
 
 class _RawReader(io.RawIOBase):
