@@ -73,16 +73,25 @@ def open_text(url: str, encoding: str | None = None) -> IO[str]:
 def numbered_lines(
     f: IO[str], url: str, field: str, encoding: str | None, max_line: int = MAX_LINE
 ) -> Iterator[tuple[int, str]]:
-    """(physical line number, line) of an open file: a line ends at ``\\n``, ``\\r\\n`` or
-    ``\\r``, as spreadsheets write them; blank lines and lines inside quotes count. A line
-    that does not decode, is longer than ``max_line`` or sits in a broken gzip stream is a
-    validation error naming the file and the line."""
+    """(physical line number, line) pairs of :func:`checked_lines`."""
+    return enumerate(checked_lines(f, url, field, encoding, max_line), start=1)
+
+
+def checked_lines(
+    f: IO[str], url: str, field: str, encoding: str | None, max_line: int = MAX_LINE
+) -> Iterator[str]:
+    """The lines of an open file: a line ends at ``\\n``, ``\\r\\n`` or ``\\r``, as
+    spreadsheets write them; blank lines and lines inside quotes count. A line that does not
+    decode, is longer than ``max_line`` or sits in a broken gzip stream is a validation error
+    naming the file and the line."""
     n = 0
     shown = redact_url(url)
+    read = f.readline
+    limit = max_line + 1
     while True:
         n += 1
         try:
-            line = f.readline(max_line + 1)
+            line = read(limit)
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise CascadeValidationError(
                 field, f"{shown} line {n}: the gzip data is damaged or cut short ({exc})"
@@ -97,7 +106,7 @@ def numbered_lines(
             raise CascadeValidationError(
                 field, f"{shown} line {n}: longer than {max_line:,} characters"
             )
-        yield n, line
+        yield line
 
 
 def _undecodable(

@@ -24,6 +24,7 @@ from ._files import (
     MAX_LINE,
     READ_BLOCK,
     base_name,
+    checked_lines,
     is_gzip,
     numbered_lines,
     open_text,
@@ -226,21 +227,21 @@ def check_not_past(message: Message, tz: ZoneInfo, now: datetime, where: str) ->
 # -- files ----------------------------------------------------------------------------------
 class FileRows:
     """Items of a file, streamed, with the physical line the current one began on: every
-    error about an item names the file and that line."""
+    error about an item names the file and that line. Iterating it iterates its reader
+    directly (no call of a Python method per row of a million-row file)."""
 
-    __slots__ = ("_items", "line", "url")
+    __slots__ = ("items", "line", "url")
 
-    def __init__(self, url: str, items: Iterator[tuple[int, Any]]) -> None:
+    def __init__(self, url: str) -> None:
         self.url = redact_url(url)
         self.line = 0
-        self._items = items
+        self.items: Iterator[Any] = iter(())
 
-    def __iter__(self) -> FileRows:
-        return self
+    def __iter__(self) -> Iterator[Any]:
+        return self.items
 
     def __next__(self) -> Any:
-        self.line, item = next(self._items)
-        return item
+        return next(self.items)
 
     def where(self) -> str:
         return f"{self.url} line {self.line}"
@@ -272,18 +273,20 @@ def recipient_items(
 ) -> FileRows:
     """:func:`read_recipients` as the send reads it: a CSV row without a client id is its
     phone alone (no dict per row of a million-row file). ``.line`` is the row's first line."""
-    return FileRows(url, _recipient_rows(url, field_name, encoding, max_line))
+    rows = FileRows(url)
+    rows.items = _recipient_rows(rows, url, field_name, encoding, max_line)
+    return rows
 
 
 def _recipient_rows(
-    url: str, field_name: str, encoding: str | None, max_line: int
-) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    rows: FileRows, url: str, field_name: str, encoding: str | None, max_line: int
+) -> Iterator[dict[str, Any] | str]:
     shown = redact_url(url)
     with open_text(url, encoding) as f:
-        lines = numbered_lines(f, url, field_name, encoding, max_line)
-        first = next(lines, (1, ""))
-        if _is_jsonl(url, first[1]):
-            for n, line in chain([first], lines):
+        lines = checked_lines(f, url, field_name, encoding, max_line)
+        first = next(lines, "")
+        if _is_jsonl(url, first):
+            for n, line in enumerate(chain([first], lines), start=1):
                 if not line.strip():
                     continue
                 try:
@@ -294,10 +297,10 @@ def _recipient_rows(
                     ) from None
                 if not isinstance(row, dict):
                     raise CascadeValidationError(field_name, f"{shown} line {n} must be an object")
-                yield n, row
+                rows.line = n
+                yield row
             return
-        texts = (line for _, line in chain([first], lines))
-        reader = csv.reader(texts)
+        reader = csv.reader(chain([first], lines))
         try:
             header = [h.strip() for h in next(reader, [])]
             at, at_cid = _columns(header, f"{shown} line 1")
@@ -308,7 +311,8 @@ def _recipient_rows(
                 if not phone:
                     continue
                 cid = row[at_cid].strip() if 0 <= at_cid < len(row) else ""
-                yield n, {"phone": phone, "client_id_message": cid} if cid else phone
+                rows.line = n
+                yield {"phone": phone, "client_id_message": cid} if cid else phone
         except csv.Error as exc:  # a field past csv's size limit, a NUL byte, a bad quote
             raise CascadeValidationError(
                 field_name, f"{shown} line {reader.line_num}: {exc}"
@@ -340,12 +344,14 @@ def _columns(header: list[str], where: str) -> tuple[int, int]:
 def read_messages(url: str, encoding: str | None = None, max_line: int = MAX_LINE) -> FileRows:
     """JSON Lines, one message per line in the gateway's JSON shape (as ``messages`` items):
     (message index, message) pairs; ``.line`` is the message's line."""
-    return FileRows(url, _message_rows(url, encoding, max_line))
+    rows = FileRows(url)
+    rows.items = _message_rows(rows, url, encoding, max_line)
+    return rows
 
 
 def _message_rows(
-    url: str, encoding: str | None, max_line: int
-) -> Iterator[tuple[int, tuple[int, Message]]]:
+    rows: FileRows, url: str, encoding: str | None, max_line: int
+) -> Iterator[tuple[int, Message]]:
     shown = redact_url(url)
     with open_text(url, encoding) as f:
         index = 0
@@ -358,12 +364,14 @@ def _message_rows(
                 raise CascadeValidationError(
                     "messages_file", f"{shown} line {n} is not JSON"
                 ) from None
+            rows.line = n
             try:
-                yield n, (index, as_message(data))
+                message = as_message(data)
             except CascadeValidationError as exc:
                 raise CascadeValidationError(
                     f"messages_file.{exc.field}", f"{shown} line {n}: {exc.rule}"
                 ) from None
+            yield index, message
             index += 1
 
 
