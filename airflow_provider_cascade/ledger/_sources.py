@@ -119,13 +119,25 @@ class Plan:
         allowed (a person listed three times is messaged and billed once). Errors name the
         item (``item 3``), the file and line when ``raw`` is a :class:`FileRows`, or the
         line of the message when it came from ``source`` (a file of messages)."""
-        seen: dict[int, int] = {}  # int keys: a third of the memory of str keys
-        derive = self.client_ids and self.derive_ids
-        make_cid = client_id_maker(*self.run_key, index) if derive else None
         rows = raw if isinstance(raw, FileRows) else None
         if self.check_ids:
             named = rows or source
             self.given_ids.where = (where, named.url if named is not None else None)
+        try:
+            yield from self._recipients(index, raw, where, source, rows)
+        finally:  # a file left early (an error, a closed send) is closed now, not at exit
+            if rows is not None:
+                close = getattr(rows.items, "close", None)
+                if close is not None:
+                    close()
+
+    def _recipients(
+        self, index: int, raw: Iterable[Any], where: str, source: FileRows | None,
+        rows: FileRows | None,
+    ) -> Iterator[Recipient]:  # fmt: skip
+        seen: dict[int, int] = {}  # int keys: a third of the memory of str keys
+        derive = self.client_ids and self.derive_ids
+        make_cid = client_id_maker(*self.run_key, index) if derive else None
         for n, item in enumerate(raw, start=1):
             try:
                 phone, cid = (item, None) if item.__class__ is str else _fields(item)
@@ -141,8 +153,9 @@ class Plan:
                     self.samples.append(shown_phone(phone, self.mask_phones))
                 continue
             if not self.client_ids and cid is not None:
+                at = rows.where() if rows is not None else f"item {n}"
                 raise CascadeValidationError(
-                    f"{where}.client_id_message", "the GET variant cannot carry client ids"
+                    f"{where}.client_id_message", f"{at}: the GET variant cannot carry client ids"
                 )
             try:  # validated once, with its client id
                 r = Recipient(phone, make_cid(phone, nth) if make_cid and cid is None else cid)

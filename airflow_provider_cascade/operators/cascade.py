@@ -85,6 +85,8 @@ def default_retry_policy() -> Any:
                       reason="invalid input: a retry would fail the same way"),
             RetryRule(exception=CascadeAuthError, action=RetryAction.FAIL,
                       reason="the gateway refused the credentials"),
+            RetryRule(exception=LedgerInputChanged, action=RetryAction.FAIL,
+                      reason="the input changed under the send: a retry would find it changed"),
             RetryRule(exception=CascadeDuplicateRequestError, action=RetryAction.RETRY,
                       retry_delay=timedelta(seconds=REPEAT_WINDOW),
                       reason="the gateway's once-a-minute rule: retry after the window"),
