@@ -266,7 +266,11 @@ class _CascadeSendOperator(BaseOperator):
                     check_not_past(message, tz, now, "" if index == 0 else f"message[{index}].")
                 except CascadeValidationError as exc:
                     raise self._at_line(exc) from None
-                yield index, message, _guarded(recipients, self, identity)
+                yield (
+                    index,
+                    message,
+                    (recipients if identity is None else _guarded(recipients, self, identity)),
+                )
         except CascadeValidationError:
             self._unchanged(identity)
             raise

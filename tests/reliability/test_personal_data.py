@@ -165,3 +165,16 @@ def test_a_file_send_refuses_a_ledger_url_with_credentials_before_sending(
         execute(op)
     assert "Pa55word" not in str(err.value) + seen.text()
     assert cascade_gateway.requests == []
+
+
+def test_an_inline_send_never_logs_or_pushes_ledger_credentials(
+    cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, seen: Seen
+) -> None:
+    """Was: the ledger URL was logged and pushed to XCom as given."""
+    conn(cascade_gateway, monkeypatch, "json")
+    url = f"file:///{tmp_path}/ledgers?token=T0kenT0ken"
+    op = CascadeSendMessageOperator(task_id="t", channels=SMS, phones=[A], ledger=url)
+    ids, pushed = execute(op)
+    assert len(ids) == 1
+    assert "T0kenT0ken" not in seen.text() + json.dumps(pushed)
+    assert "token=***" in pushed["send_summary"]["ledger"]
