@@ -94,6 +94,9 @@ def test_errors_count_physical_lines(tmp_path: Path) -> None:
     with pytest.raises(CascadeValidationError) as err:
         list(_plan_rows(path))
     assert f"{path} line 7: phone: must be 7 to 15 digits" in err.value.rule
+    path.write_text('name,phone\n\n"Anna\nand Boris",7900\n')  # the row's first line is named
+    with pytest.raises(CascadeValidationError, match=r"r\.csv line 3: phone: must be 7 to 15"):
+        list(_plan_rows(path))
     jsonl = tmp_path / "r.jsonl"
     jsonl.write_text('{"phone": "79000000001"}\n\n\n{"phone": "12"}\n')
     with pytest.raises(CascadeValidationError, match=r"r\.jsonl line 4: phone: must be 7"):
