@@ -133,8 +133,11 @@ def test_messages_file_with_a_past_time_send_names_its_line(
     path = tmp_path / "m.jsonl"
     path.write_text("\n".join(json.dumps(x) for x in lines))
     op = CascadeSendMessageOperator(task_id="t", messages_file=str(path), ledger=str(tmp_path))
-    with pytest.raises(CascadeValidationError, match=r"message\[1\]\.time_send.*in the past"):
+    with pytest.raises(
+        CascadeValidationError, match=r"message\[1\]\.time_send.*in the past"
+    ) as err:
         run(op)
+    assert "m.jsonl line 2: " in err.value.rule
     assert gw.requests == []
 
 
