@@ -78,6 +78,8 @@ class ClientIds:
             return f"line {high}, phones item {n}" if high else f"line {n}"
 
         head = f"{url} {at(later)}" if url is not None else at(later)
+        if url is None and field != "phones":
+            field = f"messages[{later >> 32}].phones"  # the message of the later recipient
         return CascadeValidationError(
             field,
             f"{head}: client_id_message {cid} is also given at {at(earlier)}; the gateway "

@@ -98,8 +98,9 @@ def test_messages_repeating_a_client_id_across_requests_send_nothing(
     op = CascadeSendMessageOperator(task_id="t", messages=messages, ledger=str(tmp_path))
     with pytest.raises(
         CascadeValidationError, match=r"message\[1\] item 1: .* message\[0\] item 3"
-    ):
+    ) as err:
         run(op)
+    assert err.value.field == "messages[1].phones"
     assert gw.requests == []
 
 
