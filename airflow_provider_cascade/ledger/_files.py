@@ -5,6 +5,7 @@ length, and the file's identity, so a file that changes under a send is noticed.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import gzip
 import io
 import zlib
@@ -148,6 +149,8 @@ def file_identity(url: str) -> dict[str, Any]:
     """What tells this file from a changed copy: size and modification time, and the etag
     object storage gives (the URL as shown, credentials hidden)."""
     path = storage_path(url)
+    with contextlib.suppress(Exception):  # fsspec caches listings: ask the store itself
+        path.fs.invalidate_cache(path.path)
     try:
         info = path.fs.info(path.path)
     except FileNotFoundError:
