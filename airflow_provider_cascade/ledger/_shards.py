@@ -24,7 +24,7 @@ def check_recipients_file(url: str, encoding: str | None = None) -> int:
                                            "recipients_file"))  # fmt: skip
     plan.check_client_ids()
     if not count:
-        raise CascadeValidationError("recipients_file", "holds no recipients")
+        raise CascadeValidationError("recipients_file", f"{redact_url(url)}: holds no recipients")
     return count
 
 
