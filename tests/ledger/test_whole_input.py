@@ -206,3 +206,34 @@ def test_a_file_changed_while_it_is_split_fails_the_split(
     monkeypatch.setattr(_shards, "check_recipients_file", check_then_append)
     with pytest.raises(LedgerInputChanged, match=r"all\.csv changed while it was being checked"):
         split_recipients_file(str(path), 2, str(tmp_path / "shards"))
+
+
+def test_inline_phones_repeating_a_client_id_across_requests_send_nothing(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    make_hook(monkeypatch, gw, "xml")
+    phones = [{"phone": f"7971{k:07d}", "client_id_message": k} for k in range(1, 1201)]
+    phones[1149]["client_id_message"] = 5
+    op = CascadeSendMessageOperator(task_id="t", channels=SMS, phones=phones, ledger=str(tmp_path))
+    with pytest.raises(CascadeValidationError) as err:
+        run(op)
+    assert err.value.field == "phones"
+    assert "item 1150: client_id_message 5 is also given at item 5" in err.value.rule
+    assert gw.requests == []
+
+
+def test_a_json_lines_file_repeating_a_client_id_names_both_lines(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    make_hook(monkeypatch, gw, "json")
+    rows = [{"phone": f"7972{k:07d}", "client_id_message": str(k)} for k in range(1, 1301)]
+    rows[1250]["client_id_message"] = "0012"  # the same number as 12, written otherwise
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    op = CascadeSendMessageOperator(task_id="t", channels=SMS, recipients_file=str(path),
+                                    ledger=str(tmp_path / "ledger"))  # fmt: skip
+    with pytest.raises(
+        CascadeValidationError, match=r"line 1251: client_id_message 12 .* line 12;"
+    ):
+        run(op)
+    assert gw.requests == []
