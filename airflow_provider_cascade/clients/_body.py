@@ -32,7 +32,9 @@ class BodyReader:
         elif encoding == "deflate":
             self._inflate = zlib.decompressobj()
         else:
-            raise BadEncoding(f"unsupported content encoding {encoding[:20]!r}")
+            # the header's value is not quoted: whatever a server writes there (an echoed
+            # credential included) stays out of error texts
+            raise BadEncoding("unsupported content encoding (neither gzip, deflate nor identity)")
         self._raw_deflate_fallback = encoding == "deflate"
         self._fed = False
 

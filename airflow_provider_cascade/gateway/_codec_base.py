@@ -17,6 +17,7 @@ from ._fields import check_capabilities
 from ._message import Message, as_message
 from ._results import MessageState, SendResult
 from ._secrets import scrub as scrub_secrets
+from ._secrets import scrubbing
 from ._timefmt import zone
 from ._wire import (
     BearerToken,
@@ -71,7 +72,8 @@ class CodecBase:
 
     def parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]:
         try:
-            results = self._parse_send(batch, response)
+            with scrubbing(self._secrets):  # texts cut while reading are scrubbed first
+                results = self._parse_send(batch, response)
         except (CascadeGatewayError, CascadeResponseError) as exc:
             raise self._scrubbed(exc) from None
         for result in results:
@@ -97,7 +99,8 @@ class CodecBase:
 
     def parse_state(self, batch: StateBatch, response: HttpResponse) -> dict[str, MessageState]:
         try:
-            states = self._parse_state(batch, response)
+            with scrubbing(self._secrets):
+                states = self._parse_state(batch, response)
         except (CascadeGatewayError, CascadeResponseError) as exc:
             raise self._scrubbed(exc) from None
         for state in states.values():

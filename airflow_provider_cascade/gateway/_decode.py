@@ -25,6 +25,7 @@ from ._errors import (
     CascadeServerError,
 )
 from ._results import MessageState, MessageStatus, SendResult
+from ._secrets import cut, shown_value
 from ._wire import HttpResponse
 
 AUTH_MARKS = ("логин или пароль", "аккаунт заблокирован", "token", "токен", "авториз")
@@ -46,7 +47,7 @@ _STATE_KEYS = tuple((c, f"state_{c.value}", f"price_{c.value}") for c in Channel
 # -- whole answers --------------------------------------------------------------------------
 def gateway_error(text: str, http_status: int | None = None) -> CascadeGatewayError:
     """The error class for a whole-request error text (matched by meaning, not exact text)."""
-    text = text.strip()[:MAX_ERROR_TEXT]
+    text = cut(text.strip(), MAX_ERROR_TEXT)
     low = text.lower()
     if REPEAT_MARK in low:
         return CascadeDuplicateRequestError(text, http_status=http_status)
@@ -149,7 +150,7 @@ def send_row(row: Mapping[str, Any], text: str | None = None) -> SendResult:
         id_message,
         client_id,
         base,
-        None if error is None else error[:MAX_ERROR_TEXT],
+        None if error is None else cut(error, MAX_ERROR_TEXT),
         channel_ids,
         parts,
         already,
@@ -393,7 +394,7 @@ def match_part(part: Part, rows: Iterable[SendResult]) -> list[SendResult]:
 
 def part_error(part: Part, text: str) -> list[SendResult]:
     """A whole message refused: the error for each of its recipients and bases."""
-    error = text.strip()[:MAX_ERROR_TEXT] or "the gateway refused the message without a text"
+    error = cut(text.strip(), MAX_ERROR_TEXT) or "the gateway refused the message without a text"
     index = part.message_index
     out = [
         SendResult(
@@ -462,14 +463,16 @@ def state_rows(rows: Iterable[Any]) -> dict[str, MessageState]:
         status = MessageStatus.from_text(state)
         error = None
         if status is MessageStatus.ERROR:
-            state = error = state[:MAX_ERROR_TEXT]
+            state = error = cut(state, MAX_ERROR_TEXT)
         channel_states: dict[Channel, str] = {}
         prices: dict[Channel, Decimal] = {}
         for channel, state_key, price_key in _STATE_KEYS:
             value = row.get(state_key)
             if value is not None and value != "":
                 if value.__class__ is not str:
-                    raise CascadeResponseError(f"{state_key} must be a string, got {value!r:.40}")
+                    raise CascadeResponseError(
+                        f"{state_key} must be a string, got {shown_value(value)}"
+                    )
                 value = value.strip()
                 if value:
                     channel_states[channel] = value
@@ -486,7 +489,9 @@ def state_rows(rows: Iterable[Any]) -> dict[str, MessageState]:
         stamp = None
         if changed is not None and changed != "":
             if changed.__class__ is not str:
-                raise CascadeResponseError(f"time_change_state must be text, got {changed!r:.40}")
+                raise CascadeResponseError(
+                    f"time_change_state must be text, got {shown_value(changed)}"
+                )
             stamp = stamps.get(changed)
             if stamp is None:
                 stamp = stamps[changed] = _timestamp(changed)
@@ -523,7 +528,9 @@ def _text(row: Mapping[str, Any], key: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise CascadeResponseError(f"{key} must be a string or a whole number, got {value!r:.40}")
+        raise CascadeResponseError(
+            f"{key} must be a string or a whole number, got {shown_value(value)}"
+        )
     return str(value)
 
 
@@ -535,7 +542,7 @@ def _id(row: Mapping[str, Any], key: str) -> str | None:
     if not value or value == "0":
         return None
     if not (value.isdigit() and value.isascii()):
-        raise CascadeResponseError(f"{key} must be ASCII digits, got {value!r:.40}")
+        raise CascadeResponseError(f"{key} must be ASCII digits, got {shown_value(value)}")
     return value
 
 
@@ -548,18 +555,20 @@ def _count(row: Mapping[str, Any], key: str) -> int | None:
             return int(value)
         except ValueError:
             pass  # more digits than int() reads (4,300): no count
-    raise CascadeResponseError(f"{key} must be a whole number, got {value!r:.40}")
+    raise CascadeResponseError(f"{key} must be a whole number, got {shown_value(value)}")
 
 
 def _decimal(key: str, value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-        raise CascadeResponseError(f"{key} must be a decimal amount, got {value!r:.40}")
+        raise CascadeResponseError(f"{key} must be a decimal amount, got {shown_value(value)}")
     try:
         amount = Decimal(value.replace(",", ".")) if isinstance(value, str) else Decimal(value)
     except InvalidOperation:
-        raise CascadeResponseError(f"{key} must be a decimal amount, got {value!r:.40}") from None
+        raise CascadeResponseError(
+            f"{key} must be a decimal amount, got {shown_value(value)}"
+        ) from None
     if not amount.is_finite():
-        raise CascadeResponseError(f"{key} must be a finite amount, got {value!r:.40}")
+        raise CascadeResponseError(f"{key} must be a finite amount, got {shown_value(value)}")
     return amount
 
 
@@ -570,7 +579,7 @@ def _timestamp(value: str) -> datetime:
         return datetime.fromisoformat(value)  # C-fast; the length check keeps the format strict
     except ValueError:
         raise CascadeResponseError(
-            f"time_change_state must be 'YYYY-MM-DD hh:mm:ss', got {value!r:.40}"
+            f"time_change_state must be 'YYYY-MM-DD hh:mm:ss', got {shown_value(value)}"
         ) from None
 
 

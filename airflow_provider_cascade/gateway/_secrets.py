@@ -9,7 +9,9 @@ these forms, so mixed forms are found too."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 
 REDACTED = "***"
@@ -59,3 +61,29 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     if pattern is None or not text:
         return text
     return pattern.sub(REDACTED, text)
+
+
+_IN_FORCE: ContextVar[tuple[str, ...]] = ContextVar("cascade_secrets_in_force", default=())
+
+
+@contextmanager
+def scrubbing(secrets: Iterable[str]) -> Iterator[None]:
+    """While a codec reads an answer: :func:`cut` scrubs these secrets before it cuts (the
+    readers that shorten texts know nothing of credentials)."""
+    token = _IN_FORCE.set(tuple(secrets))
+    try:
+        yield
+    finally:
+        _IN_FORCE.reset(token)
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` scrubbed of the secrets in force, then cut to ``limit`` characters. Cut
+    first, a secret straddling the cut would keep its first characters, and no later scrub
+    recognises a piece of a secret."""
+    return scrub(text, _IN_FORCE.get())[:limit]
+
+
+def shown_value(value: object, limit: int = 40) -> str:
+    """A value quoted in an error text (``repr``), scrubbed, then cut."""
+    return cut(repr(value), limit)

@@ -14,7 +14,10 @@ from . import _defaults as default
 from ._errors import CascadeValidationError
 from ._secrets import REDACTED
 
-_SECRET_QUERY = re.compile(r"(?i)((?:^|[?&])(?:password|token|login)=)[^&#]*")
+_SECRET_QUERY = re.compile(
+    r"(?i)((?:^|[?&;])(?:[\w.-]*(?:password|passwd|token|secret|signature|credential|login|key)|sig)=)[^&#;\s]*"
+)
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/@:\s]*):[^/@\s]*@")
 
 
 class Variant(str, Enum):
@@ -78,8 +81,13 @@ Auth = Union[LoginPassword, BearerToken]  # noqa: UP007 (runtime alias, py3.10)
 
 
 def redact_url(url: str) -> str:
-    """Hide credentials in a GET URL (the variant puts the password in the query)."""
-    return _SECRET_QUERY.sub(lambda m: m.group(1) + REDACTED, url)
+    """Hide credentials in a URL: the GET variant's password in the query, a token or a
+    signature there (``?token=``, ``X-Amz-Signature=``), a password in ``user:password@``
+    (``s3://conn_id@bucket`` names a connection and stays)."""
+    return _USERINFO.sub(
+        lambda m: m.group(1) + ":" + REDACTED + "@",
+        _SECRET_QUERY.sub(lambda m: m.group(1) + REDACTED, url),
+    )
 
 
 @dataclass(frozen=True, slots=True, repr=False)

@@ -35,6 +35,9 @@ class ConnectionSettings:
     """Tries after the first, for failures a new try can cure (extra ``retry_limit``)."""
     retry_delay: float = _defaults.RETRY_DELAY
     """Seconds before the first retry, doubled each time (extra ``retry_delay``)."""
+    mask_phones: bool = False
+    """Show phones as ``79*****0001`` in task logs, XCom summaries and reports (extra
+    ``mask_phones``)."""
 
 
 def base_url(
@@ -123,6 +126,9 @@ def connection_settings(
         (at most 3600); 0 for a gateway or emulator without the once-a-minute rule.
     :param extra.retry_limit: tries after the first, for failures a new try can cure.
     :param extra.retry_delay: seconds before the first retry, doubled each time.
+    :param extra.mask_phones: show phone numbers as ``79*****0001`` in task logs, XCom
+        summaries, ``summary.json`` and error texts (the ledger keeps them whole: it must
+        know who was messaged); an operator's or sensor's ``mask_phones`` overrides it.
     """
     token = extra.get("token") or None
     if token:
@@ -153,7 +159,22 @@ def connection_settings(
         ),
         retry_limit=_whole(extra, "retry_limit", _defaults.RETRY_LIMIT),
         retry_delay=_number(extra, "retry_delay", _defaults.RETRY_DELAY, zero=True),
+        mask_phones=_flag(extra, "mask_phones"),
     )
+
+
+def _flag(extra: dict[str, Any], key: str) -> bool:
+    value = extra.get(key)
+    if value in (None, ""):
+        return False
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("false", "0", "no", "off"):
+        return False
+    if text in ("true", "1", "yes", "on"):
+        return True
+    raise CascadeValidationError(f"extra.{key}", f"must be true or false (got {value!r})")
 
 
 def _whole(extra: dict[str, Any], key: str, default: int) -> int:

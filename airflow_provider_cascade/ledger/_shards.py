@@ -7,16 +7,38 @@ import csv
 import zlib
 
 from ..gateway import CascadeValidationError
-from ._sources import read_recipients
+from ..gateway.codec import redact_url
+from ._files import file_identity
+from ._send import LedgerInputChanged
+from ._sources import Plan, read_recipients, recipient_items
 from ._store import storage_path
 
 
-def split_recipients_file(url: str, shards: int, destination: str | None = None) -> list[str]:
-    """Write ``shards`` CSV files (``phone`` and, where given, ``client_id_message``) and return
-    their URLs. A phone always lands in the same shard (by a hash of its digits), so repeats of
-    one person stay together and are still sent once."""
+def check_recipients_file(url: str, encoding: str | None = None) -> int:
+    """The send's own check of every row (phone, client id, client ids given twice anywhere),
+    run over the whole file: an error names this file and its line, before any shard exists
+    (a shard's send would name a line of the shard, after other shards were sent). Returns
+    how many rows it read."""
+    plan = Plan(("split",), 1000, derive_ids=False, check_ids=True)
+    count = sum(1 for _ in plan.recipients(0, recipient_items(url, encoding=encoding),
+                                           "recipients_file"))  # fmt: skip
+    plan.check_client_ids()
+    if not count:
+        raise CascadeValidationError("recipients_file", f"{redact_url(url)}: holds no recipients")
+    return count
+
+
+def split_recipients_file(
+    url: str, shards: int, destination: str | None = None, encoding: str | None = None
+) -> list[str]:
+    """Write ``shards`` CSV files (``phone`` and, where given, ``client_id_message``; UTF-8)
+    and return their URLs, after checking the whole file. A phone always lands in the same
+    shard (by a hash of its digits), so repeats of one person stay together and are still
+    sent once."""
     if not isinstance(shards, int) or not 1 <= shards <= 10_000:
         raise CascadeValidationError("shards", f"must be a whole number 1..10000 (got {shards!r})")
+    identity = file_identity(url)
+    check_recipients_file(url, encoding)
     base = (destination or url.rsplit(".", 1)[0] + "_shards").rstrip("/")
     folder = storage_path(base)
     folder.mkdir(parents=True, exist_ok=True)
@@ -26,11 +48,16 @@ def split_recipients_file(url: str, shards: int, destination: str | None = None)
         writers = [csv.writer(f) for f in files]
         for w in writers:
             w.writerow(["phone", "client_id_message"])
-        for row in read_recipients(url):
+        for row in read_recipients(url, encoding=encoding):
             phone = str(row["phone"]).strip()
             shard = zlib.crc32(phone.encode()) % shards
             writers[shard].writerow([phone, row.get("client_id_message") or ""])
     finally:
         for f in files:
             f.close()
+    if file_identity(url) != identity:
+        raise LedgerInputChanged(
+            f"{redact_url(url)} changed while it was being checked and split: the shards "
+            "may mix two versions of it; split again"
+        )
     return urls

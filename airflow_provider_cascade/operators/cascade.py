@@ -23,10 +23,13 @@ from ..gateway import (
     Variant,
 )
 from ..gateway._defaults import MAX_TRANSIENT_FAILURES, REPEAT_WINDOW
+from ..gateway._privacy import mask_phones_in, shown_phone
 from ..gateway._timefmt import zone
+from ..gateway.codec import redact_url
 from ..hooks.cascade import CascadeHook
 from ..ledger import (
     Ledger,
+    LedgerInputChanged,
     LedgerSender,
     Plan,
     Totals,
@@ -38,7 +41,8 @@ from ..ledger import (
     split_recipients_file,
     task_folder,
 )
-from ..ledger._sources import Chunk
+from ..ledger._files import file_identity, text_encoding
+from ..ledger._sources import Chunk, ClientIds, FileRows
 from ..triggers.cascade import CascadeMessageStateTrigger
 from ..waiting import (
     StatusWait,
@@ -55,6 +59,8 @@ from ._build import build_messages
 RESULTS_KEY = "send_results"
 SUMMARY_KEY = "send_summary"
 STATE_STORE_KEY = "cascade_ledger"
+INPUT_KEY = "input.json"
+"""The input file's identity, in the ledger folder from the first try on."""
 Feed = Iterable[tuple[int, Message, Iterable[Any]]]
 
 
@@ -79,6 +85,8 @@ def default_retry_policy() -> Any:
                       reason="invalid input: a retry would fail the same way"),
             RetryRule(exception=CascadeAuthError, action=RetryAction.FAIL,
                       reason="the gateway refused the credentials"),
+            RetryRule(exception=LedgerInputChanged, action=RetryAction.FAIL,
+                      reason="the input changed under the send: a retry would find it changed"),
             RetryRule(exception=CascadeDuplicateRequestError, action=RetryAction.RETRY,
                       retry_delay=timedelta(seconds=REPEAT_WINDOW),
                       reason="the gateway's once-a-minute rule: retry after the window"),
@@ -113,6 +121,9 @@ class _CascadeSendOperator(BaseOperator):
         429, network, unreadable answer) before the wait fails.
     :param hook_params: keyword arguments for ``CascadeHook``, e.g.
         ``{"retry_limit": 5, "retry_delay": 2}``.
+    :param mask_phones: show phones as ``79*****0001`` in this task's log, its XCom
+        ``send_summary``, ``summary.json`` and its error texts; None: the connection's
+        ``mask_phones`` extra.
     """
 
     ui_color = "#e4f0ff"
@@ -133,6 +144,7 @@ class _CascadeSendOperator(BaseOperator):
         wait_timeout: timedelta | float = timedelta(hours=24),
         max_transient_failures: int = MAX_TRANSIENT_FAILURES,
         hook_params: dict[str, Any] | None = None,
+        mask_phones: bool | None = None,
         **kwargs: Any,
     ) -> None:
         if "retry_policy" not in kwargs and (policy := default_retry_policy()) is not None:
@@ -147,6 +159,7 @@ class _CascadeSendOperator(BaseOperator):
         self.ledger = ledger
         self.durable = durable
         self.hook_params = dict(hook_params or {})
+        self.mask_phones = mask_phones
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         check_wait_args("poll_interval", poll_interval, max_transient_failures)
@@ -170,6 +183,15 @@ class _CascadeSendOperator(BaseOperator):
     def total_hint(self) -> int | None:
         return None
 
+    def input_url(self) -> str | None:
+        """The file this send reads, if any: its identity is kept in the ledger."""
+        return None
+
+    def masked(self) -> bool:
+        if self.mask_phones is not None:
+            return bool(self.mask_phones)
+        return bool(getattr(self.hook.settings, "mask_phones", False))
+
     # -- the send -----------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
         settings = self.hook.settings
@@ -180,19 +202,32 @@ class _CascadeSendOperator(BaseOperator):
                 "The GET variant cannot carry client_id_message: a recipient whose answer is lost "
                 "is recorded as untracked, never resent."
             )
+        masked = self.masked()
         plan = Plan(
             run_key(context),
             settings.codec.max_recipients,
             client_ids=variant is not Variant.GET,
             allow_repeats=getattr(self, "allow_repeats", False),
+            mask_phones=masked,
         )
+        url = self.input_url()
+        identity = file_identity(url) if url is not None else None
 
         def chunks() -> Iterator[Chunk]:
-            return plan.chunks(self._checked(self.feed(plan), codec))
+            return plan.chunks(self._checked(self.feed(plan), codec, identity))
 
-        dry = replace(plan, derive_ids=False, repeats_skipped=0, samples=[])
-        planned, requests = self._dry_run(dry, codec)
+        dry = replace(plan, derive_ids=False, check_ids=True, repeats_skipped=0, samples=[],
+                      given_ids=ClientIds())  # fmt: skip
+        try:
+            planned, requests = self._dry_run(dry, codec, identity)
+        except CascadeValidationError as exc:
+            if not masked:
+                raise
+            raise CascadeValidationError(
+                exc.field, mask_phones_in(exc.rule), exc.message_index
+            ) from None
         ledger = self._open_ledger(context)
+        self._same_input(ledger, identity)
         self.log.info("Cascade send: %s", self._describe(planned, requests, variant, ledger))
         ti = context["ti"]
         sender = LedgerSender(
@@ -205,11 +240,14 @@ class _CascadeSendOperator(BaseOperator):
             try_number=int(getattr(ti, "try_number", 1) or 1),
             run_key=plan.run_key,
         )
+        self._unchanged(identity)  # the file the check read is the one about to be sent
         self._sender: LedgerSender | None = sender
         try:
             totals = sender.run(chunks())
         finally:
             self._sender = None
+        if masked:
+            _mask_totals(totals)
         if plan.repeats_skipped:
             self.log.info(
                 "Cascade send: %d repeated phones skipped (each person is messaged once; "
@@ -226,26 +264,83 @@ class _CascadeSendOperator(BaseOperator):
         if sender is not None:
             sender.stop()
 
-    def _checked(self, feed: Feed, codec: Any) -> Iterator[tuple[int, Message, Iterable[Any]]]:
+    def _checked(
+        self, feed: Feed, codec: Any, identity: dict[str, Any] | None = None
+    ) -> Iterator[tuple[int, Message, Iterable[Any]]]:
+        """The feed, each message checked as it comes; with a file, the file's identity
+        compared once its last line is read and whenever a line is refused: a file changed
+        under a send stops it as changed input, not as bad input found mid-send."""
         tz = zone(codec.settings.timezone)
         now = datetime.now(timezone.utc)
-        for index, message, recipients in feed:
-            check_not_past(message, tz, now, "" if index == 0 else f"message[{index}].")
-            yield index, message, recipients
+        try:
+            for index, message, recipients in feed:
+                try:
+                    check_not_past(message, tz, now, "" if index == 0 else f"message[{index}].")
+                except CascadeValidationError as exc:
+                    raise self._at_line(exc) from None
+                yield (
+                    index,
+                    message,
+                    (recipients if identity is None else _guarded(recipients, self, identity)),
+                )
+        except CascadeValidationError:
+            self._unchanged(identity)
+            raise
+        self._unchanged(identity)
+
+    def _at_line(self, exc: CascadeValidationError) -> CascadeValidationError:
+        """``exc`` with the file and line the feed is on, when it reads a file of messages."""
+        rows = getattr(self, "_reading", None)
+        if isinstance(rows, FileRows):
+            return CascadeValidationError(exc.field, f"{rows.where()}: {exc.rule}")
+        return exc
+
+    def _unchanged(self, identity: dict[str, Any] | None) -> None:
+        url = self.input_url()
+        if identity is None or url is None:
+            return
+        now = file_identity(url)
+        if now != identity:
+            raise LedgerInputChanged(
+                f"{redact_url(url)} changed while it was being read (was {_shown(identity)}, "
+                f"now {_shown(now)}): the send stopped; the ledger holds what was sent. Run "
+                "again with the file as it was, or send the new file in a new run"
+            )
+
+    def _same_input(self, ledger: Ledger, identity: dict[str, Any] | None) -> None:
+        """The first try records the file's identity in the ledger; every later try compares:
+        rows appended or changed between tries must not be sent without a word."""
+        if identity is None:
+            return
+        recorded = ledger.read_json(INPUT_KEY)
+        if recorded is None:
+            ledger.write_json(INPUT_KEY, identity)
+        elif recorded != identity:
+            raise LedgerInputChanged(
+                f"{identity['url']} is not the file an earlier try of this task read (then "
+                f"{_shown(recorded)}, now {_shown(identity)}): nothing more is sent. Restore "
+                "the file, or send the new one in a new run"
+            )
 
     def count_plain(self) -> int | None:
         """Recipients counted by a check that needs no pass over them one by one (a plain
         file of phones), else None. Subclasses that read files say."""
         return None
 
-    def _dry_run(self, dry: Plan, codec: Any) -> tuple[int, int]:
+    def _dry_run(
+        self, dry: Plan, codec: Any, identity: dict[str, Any] | None = None
+    ) -> tuple[int, int]:
         """Check everything before the first request leaves: bad input fails with nothing
-        sent. Every recipient is validated; each message is encoded once, with its first chunk
-        (the codec's checks for the variant), not once per request: a file of a million phones
-        is one message. Returns (recipients, requests); with a plain file of phones, repeats
-        are still among the recipients (the send skips them and says how many)."""
-        chunks = dry.chunks(self._checked(self.feed(dry), codec))
-        counted = self.count_plain()
+        sent. Every recipient is validated and every given client id is checked against the
+        whole input (the codec sees one request at a time); each message is encoded once,
+        with its first chunk (the codec's checks for the variant), not once per request: a
+        file of a million phones is one message. Over GET a message split across requests is
+        also encoded with its longest phone (the URL must hold it). Returns (recipients,
+        requests); with a plain file of phones, repeats are still among the recipients (the
+        send skips them and says how many)."""
+        chunks = dry.chunks(self._checked(self.feed(dry), codec, identity))
+        # over GET a request's room depends on its longest phone: each share is looked at
+        counted = self.count_plain() if codec.variant is not Variant.GET else None
         if counted is not None:
             with closing(chunks):
                 first = next(chunks, None)  # the message, its time and its first recipients
@@ -255,19 +350,27 @@ class _CascadeSendOperator(BaseOperator):
             return counted, -(-counted // dry.max_recipients) * per_chunk
         recipients = requests = 0
         checked = -1  # message indexes grow along the feed
+        longest = 0  # GET: the longest phone of message ``checked`` encoded so far
         for chunk in chunks:
             requests += 1
             recipients += sum(len(m.recipients) + len(m.bases) for _, m in chunk)
             if chunk[-1][0] > checked:
                 requests += len(codec.send_batches([m for _, m in chunk])) - 1
                 checked = chunk[-1][0]
+                longest = _longest(chunk[-1][1])
+            elif codec.variant is Variant.GET and _longest(chunk[-1][1]) > longest:
+                (_, piece) = chunk[-1]  # a later share of one long message: its URL room
+                top = max(piece.recipients, key=lambda r: len(r.phone))
+                codec.send_batches([replace(piece, recipients=(top,))])
+                longest = len(top.phone)
+        dry.check_client_ids()
         if not recipients:
             raise CascadeValidationError("phones", "nothing to send: no recipients")
         return recipients, requests
 
     def _describe(self, planned: int, requests: int, variant: Variant, ledger: Ledger) -> str:
         return (f"{planned:,} recipients in {requests:,} requests over {variant.value.upper()}; "
-                f"{self.content_line()}; ledger {ledger.url}")  # fmt: skip
+                f"{self.content_line()}; ledger {redact_url(ledger.url)}")  # fmt: skip
 
     def content_line(self) -> str:
         return "messages as given"
@@ -286,6 +389,13 @@ class _CascadeSendOperator(BaseOperator):
                 self.ledger or default_root(), ti.dag_id, ti.run_id, ti.task_id,
                 -1 if map_index is None else int(map_index),
             )  # fmt: skip
+        if self.returns_reference and redact_url(str(url)) != str(url):
+            raise CascadeValidationError(
+                "ledger",
+                "the ledger URL carries credentials (a password, token or signature), and the "
+                "reference this task returns would carry them into XCom: name an Airflow "
+                "connection instead (s3://<conn_id>@bucket/path)",
+            )
         ledger = Ledger(str(url))
         ledger.start(dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id,
                      map_index=getattr(ti, "map_index", -1),
@@ -319,7 +429,7 @@ class _CascadeSendOperator(BaseOperator):
         shown = ", ".join(totals.ids[:5]) + (" ..." if len(totals.ids) > 5 else "")
         where = "XCom return_value" if not self.returns_reference else "the ledger"
         self.log.info("Cascade send: ids %s (all in %s; ledger %s)", shown or "none", where,
-                      ledger.url)  # fmt: skip
+                      redact_url(ledger.url))  # fmt: skip
         if totals.first_errors:
             self.log.warning("Cascade send: first errors: %s", "; ".join(totals.first_errors))
         if totals.id_reused:
@@ -338,7 +448,11 @@ class _CascadeSendOperator(BaseOperator):
             )  # fmt: skip
         context["ti"].xcom_push(
             key=SUMMARY_KEY,
-            value={**counts, "untracked_sample": totals.untracked_sample, "ledger": ledger.url},
+            value={
+                **counts,
+                "untracked_sample": totals.untracked_sample,
+                "ledger": redact_url(ledger.url),
+            },
         )
         if not self.returns_reference:  # per recipient: inline sends only (they are small)
             context["ti"].xcom_push(key=RESULTS_KEY, value=list(_results(ledger)))
@@ -423,9 +537,13 @@ class CascadeSendMessageOperator(_CascadeSendOperator):
     :param messages: personalised messages in the gateway's JSON ``message`` shape (or
         ``Message`` objects), each with its own channels and phones.
     :param recipients_file: CSV (``phone`` column) or JSON Lines of recipients, a path or an
-        object-storage URL, streamed; returns a ledger reference instead of ids.
-    :param messages_file: JSON Lines of messages in the gateway's JSON shape, streamed; returns
-        a ledger reference instead of ids.
+        object-storage URL, streamed (``.gz``: gzip); returns a ledger reference instead of
+        ids. Checked whole before the first request; changed during the send or between
+        tries, it stops the send.
+    :param messages_file: JSON Lines of messages in the gateway's JSON shape, streamed
+        (``.gz``: gzip); returns a ledger reference instead of ids.
+    :param encoding: the text encoding of ``recipients_file`` or ``messages_file``: UTF-8
+        (with or without a BOM), or e.g. ``cp1251`` (Excel in Russian locales), ``utf-16``.
     :param allow_repeats: send a phone listed twice in one message twice (default: once).
     """
 
@@ -442,10 +560,12 @@ class CascadeSendMessageOperator(_CascadeSendOperator):
         messages: Sequence[Message | Mapping[str, Any]] | Mapping[str, Any] | None = None,
         recipients_file: str | None = None,
         messages_file: str | None = None,
+        encoding: str = "utf-8",
         allow_repeats: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        text_encoding(encoding)  # an unknown name fails when the DAG is parsed
         given = [n for n, v in (("phones", phones), ("messages", messages),
                                 ("recipients_file", recipients_file),
                                 ("messages_file", messages_file)) if v is not None]  # fmt: skip
@@ -464,22 +584,35 @@ class CascadeSendMessageOperator(_CascadeSendOperator):
         self.messages = messages
         self.recipients_file = recipients_file
         self.messages_file = messages_file
+        self.encoding = encoding
         self.allow_repeats = allow_repeats
+        self._reading: FileRows | None = None
 
     @property
     def returns_reference(self) -> bool:  # type: ignore[override]
         return self.recipients_file is not None or self.messages_file is not None
 
+    def input_url(self) -> str | None:
+        return self.messages_file if self.messages_file is not None else self.recipients_file
+
     def feed(self, plan: Plan) -> Feed:
         if self.messages_file is not None:
-            for index, message in read_messages(self.messages_file):
-                yield index, message, plan.recipients(index, message.recipients, "messages_file")
+            self._reading = reader = read_messages(self.messages_file, self.encoding)
+            for index, message in reader:
+                yield (
+                    index,
+                    message,
+                    plan.recipients(index, message.recipients, "messages_file", source=reader),
+                )
             return
         if self.recipients_file is not None:
-            rows = plan.recipients(0, recipient_items(self.recipients_file), "recipients_file")
+            items = recipient_items(self.recipients_file, encoding=self.encoding)
+            rows = plan.recipients(0, items, "recipients_file")
             first = next(rows, None)
             if first is None:
-                raise CascadeValidationError("recipients_file", "holds no recipients")
+                raise CascadeValidationError(
+                    "recipients_file", f"{redact_url(self.recipients_file)}: holds no recipients"
+                )
             (template,) = build_messages(
                 messages=None, channels=self.channels, phones=[first],
                 time_send=self.time_send, name_delivery=self.name_delivery,
@@ -497,11 +630,11 @@ class CascadeSendMessageOperator(_CascadeSendOperator):
     def count_plain(self) -> int | None:
         if self.recipients_file is None:
             return None
-        return count_plain_phones(self.recipients_file)
+        return count_plain_phones(self.recipients_file, self.encoding)
 
     def content_line(self) -> str:
         if self.channels is None:
-            source = self.messages_file or "messages"
+            source = redact_url(self.messages_file) if self.messages_file else "messages"
             return f"personalised messages from {source}"
         return _channels_line(self.channels)
 
@@ -572,6 +705,37 @@ def _channels_line(channels: Any) -> str:
     return "cascade " + " → ".join(parts)
 
 
+def _longest(message: Message) -> int:
+    return max((len(r.phone) for r in message.recipients), default=0)
+
+
+def _guarded(
+    recipients: Iterable[Any], op: _CascadeSendOperator, identity: dict[str, Any] | None
+) -> Iterator[Any]:
+    """A message's recipients; a refused one is first checked against a changed file."""
+    try:
+        yield from recipients
+    except CascadeValidationError:
+        op._unchanged(identity)
+        raise
+
+
+def _shown(identity: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in identity.items() if k != "url")
+
+
+def _mask_totals(totals: Totals) -> None:
+    """Samples and first errors name phones: shown masked, in the log, XCom and
+    ``summary.json`` alike (the ledger keeps them whole)."""
+    totals.untracked_sample = [
+        shown_phone(p, True) if p.isdigit() else p for p in totals.untracked_sample
+    ]
+    totals.id_reused_sample = [
+        shown_phone(p, True) if p.isdigit() else p for p in totals.id_reused_sample
+    ]
+    totals.first_errors = [mask_phones_in(text) for text in totals.first_errors]
+
+
 def _results(ledger: Ledger) -> Iterator[dict[str, Any]]:
     """Per recipient, from the ledger (inline sends only: they are small)."""
     for record in ledger.records():
@@ -609,29 +773,46 @@ class CascadeSplitRecipientsOperator(BaseOperator):
     A phone always lands in the same shard. XCom: the list of shard URLs. ``destination``
     defaults to a folder beside the ledgers, per run, so concurrent runs never share files.
 
-    :param recipients_file: the CSV or JSON Lines file to split, a path or object-storage URL.
+    The whole file is checked first, as a send checks it: a bad phone or a client id given
+    twice fails the task naming this file and its line, before any shard is written.
+
+    :param recipients_file: the CSV or JSON Lines file to split, a path or object-storage URL
+        (``.gz``: gzip).
     :param shards: how many files to write (1 to 10,000).
     :param destination: folder (path or URL) for the shards; None: ``shards/`` under the
         ledger root, per DAG run and task.
+    :param encoding: the file's text encoding: UTF-8 (with or without a BOM), or e.g.
+        ``cp1251``, ``utf-16``; the shards are written in UTF-8.
     """
 
     template_fields: Sequence[str] = ("recipients_file", "destination")
     ui_color = "#e4f0ff"
 
     def __init__(
-        self, *, recipients_file: str, shards: int, destination: str | None = None, **kwargs: Any
+        self,
+        *,
+        recipients_file: str,
+        shards: int,
+        destination: str | None = None,
+        encoding: str = "utf-8",
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        text_encoding(encoding)
         self.recipients_file = recipients_file
         self.shards = shards
         self.destination = destination
+        self.encoding = encoding
 
     def execute(self, context: Context) -> list[str]:
         ti = context["ti"]
         destination = self.destination or task_folder(
             f"{default_root().rstrip('/')}/shards", ti.dag_id, ti.run_id, ti.task_id, -1
         )
-        urls = split_recipients_file(self.recipients_file, self.shards, destination)
+        urls = split_recipients_file(
+            self.recipients_file, self.shards, destination, encoding=self.encoding
+        )
         self.log.info("Cascade: %s split into %d shards under %s",
-                      self.recipients_file, len(urls), destination)  # fmt: skip
+                      redact_url(self.recipients_file), len(urls),
+                      redact_url(destination))  # fmt: skip
         return urls

@@ -22,6 +22,12 @@ with DAG("cascade_ledger_file", schedule=None, start_date=START, catchup=False) 
         task_id="wait", id_messages=sent.output, deferrable=True, poke_interval=0, timeout=300
     )
 
+with DAG("cascade_ledger_file_cp1251", schedule=None, start_date=START, catchup=False) as cp_dag:
+    CascadeSendMessageOperator(
+        task_id="send", channels=CHANNELS, recipients_file="{{ dag_run.conf['recipients'] }}",
+        encoding="cp1251",
+    )  # fmt: skip
+
 with DAG("cascade_ledger_inline", schedule=None, start_date=START, catchup=False) as inline_dag:
     sent = CascadeSendMessageOperator(
         task_id="send", channels=CHANNELS, phones=[f"7950{i:07d}" for i in range(3)]

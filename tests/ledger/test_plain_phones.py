@@ -3,6 +3,7 @@ the exact path reads without an error; anything unusual is left to the exact pat
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import random
 from pathlib import Path
@@ -110,3 +111,21 @@ def test_a_csv_the_csv_reader_refuses_is_a_validation_error_naming_the_line(
     with pytest.raises(CascadeValidationError) as err:
         list(plan.recipients(0, recipient_items(str(path)), "recipients_file"))
     assert err.value.field == "recipients_file" and "line 3" in err.value.rule
+
+
+@pytest.mark.parametrize(("name", "data", "encoding"), [
+    ("r.csv.gz", gzip.compress(PLAIN[0]), "utf-8"),
+    ("r.csv", PLAIN[0].decode().encode("utf-16"), "utf-16"),
+    ("r.csv", PLAIN[0], "cp1251"),
+])  # fmt: skip
+def test_compressed_and_other_encodings_are_left_to_the_exact_path(
+    tmp_path: Path, name: str, data: bytes, encoding: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    assert count_plain_phones(str(path), encoding) is None
+    plan = Plan(("d", "r", "t", -1), 1000, derive_ids=False)
+    items = recipient_items(str(path), encoding=encoding)
+    assert [r.phone for r in plan.recipients(0, items, "recipients_file")] == [
+        "79000000001", "79000000002",
+    ]  # fmt: skip

@@ -76,7 +76,7 @@ def test_bad_phone_deep_in_a_file_sends_nothing(
     csv.write_text("phone\n" + "".join(f"7960{i:07d}\n" for i in range(2500)) + "12ab\n")
     op = CascadeSendMessageOperator(task_id="t", channels=SMS, recipients_file=str(csv),
                                     ledger=str(tmp_path / "ledger"))  # fmt: skip
-    with pytest.raises(CascadeValidationError, match="item 2501"):
+    with pytest.raises(CascadeValidationError, match=r"r\.csv line 2502: phone: must be 7 to 15"):
         run(op)
     assert gw.requests == []
 
@@ -133,8 +133,11 @@ def test_messages_file_with_a_past_time_send_names_its_line(
     path = tmp_path / "m.jsonl"
     path.write_text("\n".join(json.dumps(x) for x in lines))
     op = CascadeSendMessageOperator(task_id="t", messages_file=str(path), ledger=str(tmp_path))
-    with pytest.raises(CascadeValidationError, match=r"message\[1\]\.time_send.*in the past"):
+    with pytest.raises(
+        CascadeValidationError, match=r"message\[1\]\.time_send.*in the past"
+    ) as err:
         run(op)
+    assert "m.jsonl line 2: " in err.value.rule
     assert gw.requests == []
 
 

@@ -3,9 +3,11 @@ each gets an error naming the field and the rule, and the gateway sees no reques
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections import Counter
 from datetime import datetime
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -115,5 +117,44 @@ def test_model_bad_input_sends_nothing(
     with pytest.raises(CascadeValidationError) as err:
         CascadeHook().send([msg(), message])
     assert (err.value.field, err.value.message_index) == (field, 1) and rule in err.value.rule
+    assert cascade_gateway.requests == []
+    figures["bad inputs tried"] += 1
+
+
+def _crm(rows: int, same: tuple[int, int]) -> bytes:
+    lines = ["phone,client_id_message"] + [
+        f"7970{k:07d},{same[0] if k == same[1] else k}" for k in range(1, rows + 1)
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+# (file name, bytes, encoding, words in the rule): files as users export them
+FILE_CASES: list[tuple[str, bytes, str, str]] = [
+    ("excel.csv", "Имя,phone\r\nАнна,79000000001\r\n".encode("cp1251"), "utf-8", "line 1: does not decode"),
+    ("unicode.csv", "phone\n79000000001\n".encode("utf-16"), "utf-8", "line 1: does not decode"),
+    ("twice.csv", b"phone,phone\n79000000001,79000000002\n", "utf-8", "names 'phone' 2 times"),
+    ("case.csv", b"phone,Phone\n79000000001,79000000002\n", "utf-8", "names 'phone' 2 times"),
+    ("ids.csv", _crm(1500, (1101, 1401)), "utf-8", "line 1402: client_id_message 1101"),
+    ("cut.csv.gz", gzip.compress(b"phone\n" + b"79000000001\n" * 20_000)[:-30], "utf-8", "gzip data"),
+    ("quoted.csv", b'name,phone\n"a\nb",79000000001\n\n"c",7900\n', "utf-8", "line 5: phone"),
+    ("wrong-cp.csv", "phone,имя\n79000000001,Анна\n".encode(), "utf-16", "does not decode as utf-16"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "content", "encoding", "rule"), FILE_CASES,
+                         ids=[c[0] for c in FILE_CASES])  # fmt: skip
+def test_files_as_users_export_them_send_nothing(
+    cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, figures: Counter[str],
+    tmp_path: Path, name: str, content: bytes, encoding: str, rule: str,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", cascade_gateway.conn_uri("json"))
+    path = tmp_path / name
+    path.write_bytes(content)
+    op = send_op(channels=SMS, recipients_file=str(path), encoding=encoding,
+                 ledger=str(tmp_path / "ledger"))  # fmt: skip
+    with pytest.raises(CascadeValidationError) as err:
+        op.execute(context())
+    assert err.value.field == "recipients_file" and name in err.value.rule, err.value
+    assert rule in err.value.rule, err.value
     assert cascade_gateway.requests == []
     figures["bad inputs tried"] += 1
