@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from ..gateway import CascadeError, CascadeGatewayError, Message, Recipient
+from ..gateway._wire import redact_url
 from ..gateway.codec import Codec, HttpResponse, SendBatch
 from ._background import Ahead, InOrder
 from ._client_ids import is_derived
@@ -310,7 +311,8 @@ class LedgerSender:
             if tries >= self.max_attempts:
                 raise CascadeError(
                     f"batch {record.batch}: no usable answer after {tries} requests; its "
-                    f"recipients are in the ledger ({self.ledger.url}) and the next try resends "
+                    f"recipients are in the ledger ({redact_url(self.ledger.url)}) and the next "
+                    "try resends "
                     "them under the same client ids"
                 )
             self.totals.resent += len(todo)
