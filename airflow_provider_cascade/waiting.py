@@ -30,7 +30,9 @@ from .gateway import (
     CascadeResponseError,
     CascadeServerError,
     CascadeTransportError,
+    CascadeUndelivered,
     CascadeValidationError,
+    CascadeWaitTimeout,
     MessageState,
     MessageStatus,
     StateSummary,
@@ -330,7 +332,7 @@ def finish(
     if fail_on_undelivered:
         bad = sorted(i for i, s in states.items() if s.status in UNDELIVERED)
         if bad:
-            raise CascadeError(f"{len(bad)} message(s) not delivered, e.g. {bad[:5]}")
+            raise CascadeUndelivered(bad[:5], len(bad))
     return {k: v.to_dict() for k, v in states.items()}
 
 
@@ -352,6 +354,14 @@ def event_payload(status: str, wait: StatusWait, message: str = "") -> dict[str,
     else:
         payload["states"] = {i: wait.states[i].to_dict() for i in wait.ids if i in wait.states}
     return payload
+
+
+def event_error(payload: Mapping[str, Any]) -> CascadeError:
+    """The typed error for a trigger event that is not a success."""
+    text = f"waiting for Cascade messages ended with {describe_event(payload)}"
+    if payload.get("status") == "timeout":
+        return CascadeWaitTimeout(text, final=payload.get("final"), total=payload.get("total"))
+    return CascadeError(text)
 
 
 def describe_event(payload: Mapping[str, Any]) -> str:
@@ -507,7 +517,7 @@ def finish_ledgers(
     if fail_on_undelivered:
         bad = [i for w in wait.watches for i in w.undelivered()][:5]
         if bad:
-            raise CascadeError(f"messages not delivered, e.g. {bad}")
+            raise CascadeUndelivered(bad)
     return value
 
 

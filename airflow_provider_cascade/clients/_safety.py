@@ -43,4 +43,4 @@ def warn_if_insecure(settings: CodecSettings, verify: object) -> None:
 
 def attach_partial_results(exc: CascadeError, results: list[SendResult]) -> None:
     """``exc.partial_results``: what the batches before the failed one returned."""
-    exc.partial_results = list(results)  # type: ignore[attr-defined]
+    exc.partial_results = list(results)

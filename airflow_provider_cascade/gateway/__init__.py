@@ -15,9 +15,12 @@ from ._errors import (
     CascadeError,
     CascadeGatewayError,
     CascadeResponseError,
+    CascadeSendRejected,
     CascadeServerError,
     CascadeTransportError,
+    CascadeUndelivered,
     CascadeValidationError,
+    CascadeWaitTimeout,
 )
 from ._message import BaseTarget, Message, Recipient
 from ._results import MessageState, MessageStatus, SendResult
@@ -35,9 +38,12 @@ __all__ = [
     "CascadeError",
     "CascadeGatewayError",
     "CascadeResponseError",
+    "CascadeSendRejected",
     "CascadeServerError",
     "CascadeTransportError",
+    "CascadeUndelivered",
     "CascadeValidationError",
+    "CascadeWaitTimeout",
     "Channel",
     "ChannelContent",
     "LoginPassword",

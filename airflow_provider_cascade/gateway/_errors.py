@@ -3,6 +3,8 @@ never from URLs, headers or bodies that could carry credentials."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._defaults import REPEAT_WINDOW
 
 __all__ = [
@@ -11,14 +13,20 @@ __all__ = [
     "CascadeError",
     "CascadeGatewayError",
     "CascadeResponseError",
+    "CascadeSendRejected",
     "CascadeServerError",
     "CascadeTransportError",
+    "CascadeUndelivered",
     "CascadeValidationError",
+    "CascadeWaitTimeout",
 ]
 
 
 class CascadeError(Exception):
     """Base of every error raised by this provider."""
+
+    partial_results: list[Any] = []  # noqa: RUF012 (never mutated: set per instance)
+    """For a bulk send that failed part way: the results of the batches before the failure."""
 
 
 class CascadeValidationError(CascadeError, ValueError):
@@ -89,3 +97,30 @@ class CascadeTransportError(CascadeError):
             else ""
         )
         super().__init__(f"request failed: {reason}{tail}")
+
+
+class CascadeSendRejected(CascadeError):
+    """The gateway refused more recipients than ``max_failure_ratio`` allows (or all of
+    them): the requests went through, the outcome is what the task refuses."""
+
+    def __init__(self, rejected: int, total: int, first_errors: list[str]) -> None:
+        self.rejected, self.total, self.first_errors = rejected, total, list(first_errors)
+        detail = f": {'; '.join(first_errors)}" if first_errors else ""
+        super().__init__(f"Cascade send failed for {rejected}/{total}{detail}")
+
+
+class CascadeWaitTimeout(CascadeError):
+    """Messages were not all final when the wait's time was up."""
+
+    def __init__(self, text: str, *, final: int | None = None, total: int | None = None) -> None:
+        self.final, self.total = final, total
+        super().__init__(text)
+
+
+class CascadeUndelivered(CascadeError):
+    """Messages ended not delivered (or expired) and the task asked to fail on that."""
+
+    def __init__(self, ids: list[str], count: int | None = None) -> None:
+        self.ids = list(ids)
+        self.count = len(ids) if count is None else count
+        super().__init__(f"{self.count} message(s) not delivered, e.g. {self.ids[:5]}")

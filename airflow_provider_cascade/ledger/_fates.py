@@ -117,7 +117,8 @@ def answer_rows(
         entry = entries[i]
         if entry.base is None:
             answer = queue.popleft() if queue else None
-            rows[i] = answer_row(answer, first, answer is not None and own_id(entry))
+            own = answer is not None and answer.already_sent and own_id(entry)
+            rows[i] = answer_row(answer, first, own)
             continue
         base = entry.base
         mine = [a for a in queue if a.base is not None and str(a.base) == base]

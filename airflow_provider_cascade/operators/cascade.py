@@ -17,8 +17,9 @@ from airflow.providers.common.compat.sdk import BaseOperator, Context, conf
 from ..gateway import (
     CascadeAuthError,
     CascadeDuplicateRequestError,
-    CascadeError,
+    CascadeSendRejected,
     CascadeValidationError,
+    CascadeWaitTimeout,
     Message,
     Variant,
 )
@@ -48,8 +49,8 @@ from ..waiting import (
     StatusWait,
     WaitSettings,
     check_wait_args,
-    describe_event,
     describe_wait,
+    event_error,
     finish,
     poll,
     states_from_event,
@@ -472,8 +473,7 @@ class _CascadeSendOperator(BaseOperator):
         if (limit is None and totals.accepted + totals.untracked == 0) or (
             limit is not None and ratio > limit
         ):
-            raise CascadeError(f"Cascade send failed for {totals.rejected}/{totals.total}: "
-                               f"{'; '.join(totals.first_errors)}")  # fmt: skip
+            raise CascadeSendRejected(totals.rejected, totals.total, totals.first_errors)
 
     def wait(self, context: Context, ids: list[str]) -> list[str]:
         """Wait for final states: one query here, then in the triggerer (``deferrable``) or in
@@ -503,9 +503,11 @@ class _CascadeSendOperator(BaseOperator):
                     timeout=timedelta(seconds=self.wait_timeout + 120),
                 )
             if state.next_query_at() >= end:
-                raise CascadeError(
+                raise CascadeWaitTimeout(
                     f"messages were not all final before wait_timeout "
-                    f"({self.wait_timeout:g} s): {describe_wait(state)}"
+                    f"({self.wait_timeout:g} s): {describe_wait(state)}",
+                    final=state.summary().final,
+                    total=len(ids),
                 )
         finish(context, state.states, self.log)
         return ids
@@ -514,7 +516,7 @@ class _CascadeSendOperator(BaseOperator):
         """The trigger's JSON event; failures are raised here, in the task, as typed errors.
         The event carries every id it waited for, in send order."""
         if event.get("status") != "success":
-            raise CascadeError(f"waiting for Cascade messages ended with {describe_event(event)}")
+            raise event_error(event)
         states = states_from_event(event)
         finish(context, states, self.log)
         return list(states)

@@ -15,7 +15,7 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
-from ..gateway import CascadeError, CascadeValidationError
+from ..gateway import CascadeValidationError
 from ..gateway._defaults import MAX_TRANSIENT_FAILURES, POLL_INTERVAL
 from ..gateway.codec import comma_list
 from ..hooks.cascade import CascadeHook
@@ -27,6 +27,7 @@ from ..waiting import (
     WaitSettings,
     check_wait_args,
     describe_event,
+    event_error,
     finish,
     finish_ledgers,
     ledger_wait_after_event,
@@ -198,7 +199,7 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         if status == "timeout":
             raise AirflowSensorTimeout(f"Cascade: {describe_event(event)}")
         if status != "success":
-            raise CascadeError(f"waiting for Cascade messages ended with {describe_event(event)}")
+            raise event_error(event)
         if event.get("ledgers"):
             return finish_ledgers(
                 context,

@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_cascade.gateway import CascadeError, MessageState, MessageStatus
+from airflow_provider_cascade.gateway import (
+    CascadeSendRejected,
+    CascadeUndelivered,
+    MessageState,
+    MessageStatus,
+)
 from airflow_provider_cascade.operators.cascade import CascadeSendBaseOperator
 from airflow_provider_cascade.testing.emulator import CascadeEmulator
 from airflow_provider_cascade.waiting import finish
@@ -45,8 +50,9 @@ def test_max_failure_ratio(
                                  max_failure_ratio=ratio, ledger=str(tmp_path))  # fmt: skip
     pushed: dict[str, Any] = {}
     if fails:
-        with pytest.raises(CascadeError, match="failed for 1/3"):
+        with pytest.raises(CascadeSendRejected, match="failed for 1/3") as info:
             op.execute(context(pushed))
+        assert (info.value.rejected, info.value.total) == (1, 3)  # for retry policies, callbacks
     else:
         assert len(op.execute(context(pushed))) == 2
     assert len(pushed["send_results"]) == 3  # the per-recipient results are kept either way
@@ -62,7 +68,7 @@ def test_every_recipient_failing_fails_the_task(
     op = CascadeSendBaseOperator(
         task_id="t", channels=SMS, bases=["33"], stop_bases=["33"], ledger=str(tmp_path)
     )
-    with pytest.raises(CascadeError, match="failed for 1/1"):
+    with pytest.raises(CascadeSendRejected, match="failed for 1/1"):
         op.execute(context({}))
 
 
@@ -74,5 +80,6 @@ def test_fail_on_undelivered() -> None:
     pushed: dict[str, Any] = {}
     log = SimpleNamespace(info=lambda *a: None)
     assert set(finish(context(pushed), states, log)) == {"1", "2"}
-    with pytest.raises(CascadeError, match="1 message"):
+    with pytest.raises(CascadeUndelivered, match="1 message") as info:
         finish(context(pushed), states, log, fail_on_undelivered=True)
+    assert info.value.ids == ["2"]
