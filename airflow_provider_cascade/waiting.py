@@ -52,6 +52,7 @@ __all__ = [
     "UNDELIVERED",
     "LedgerWait",
     "StatusWait",
+    "Wait",
     "WaitSettings",
     "apoll",
     "check_wait_args",
@@ -118,25 +119,29 @@ class WaitSettings:
         )
 
 
-class StatusWait:
-    """The state of one wait, without I/O: what to ask, what an answer means, when to ask next.
+class Wait:
+    """What every wait shares, without I/O: when to ask next, what a failure means, what to
+    log. Two kinds: :class:`StatusWait` (ids held here) and :class:`LedgerWait` (ids read from
+    campaign ledgers); drivers (``poll``, ``apoll``, ``finish_wait``, ``event_payload``) call
+    only what this class declares.
 
     Times are wall-clock seconds (``time.time()``): a sensor hands ``last_query_at`` to its
     trigger, which may run in another process.
     """
 
+    ids: list[str]
+    """The ids this wait holds in memory (none for a ledger wait: they stay in the ledgers)."""
+
     def __init__(
         self,
-        ids: Sequence[str],
         settings: WaitSettings,
         *,
         last_query_at: float | None = None,
         last_progress: str | None = None,
         log_every: float = PROGRESS_LOG_EVERY,
     ) -> None:
-        self.ids = list(dict.fromkeys(ids))
+        self.ids = []
         self.settings = settings
-        self.states: dict[str, MessageState] = {}
         self.last_query_at = last_query_at
         self.failures = 0
         self.refused = 0
@@ -146,14 +151,60 @@ class StatusWait:
         self.logged_progress = last_progress
         self._logged_at = float("-inf") if last_query_at is None else last_query_at
 
-    # -- what and when to ask ---------------------------------------------------------
-    def outstanding(self) -> list[str]:
-        return [i for i in self.ids if not (i in self.states and self.states[i].is_final)]
-
+    # -- what each kind says ----------------------------------------------------------
     @property
     def done(self) -> bool:
-        return all(i in self.states and self.states[i].is_final for i in self.ids)
+        raise NotImplementedError
 
+    @property
+    def empty(self) -> bool:
+        """Nothing to wait for (e.g. a send that accepted nobody)."""
+        return False
+
+    def pending(self) -> int:
+        """How many messages the next query asks about (to say how many a refusal held)."""
+        raise NotImplementedError
+
+    def summary(self) -> StateSummary:
+        raise NotImplementedError
+
+    def known(self) -> int:
+        """Messages with a state so far (for the progress line)."""
+        raise NotImplementedError
+
+    @property
+    def started(self) -> bool:
+        """An answer brought something to tell."""
+        raise NotImplementedError
+
+    def query(
+        self, hook: CascadeHook, log: _Log | logging.Logger, now: Callable[[], float]
+    ) -> None:
+        """One query (or one round over ledgers) with the blocking hook, recorded."""
+        raise NotImplementedError
+
+    async def aquery(
+        self, client: AsyncCascadeClient, log: _Log | logging.Logger, now: Callable[[], float]
+    ) -> None:
+        """:meth:`query` with the asyncio client."""
+        raise NotImplementedError
+
+    def event_fields(self) -> dict[str, Any]:
+        """What a trigger event carries besides the counts."""
+        raise NotImplementedError
+
+    def trigger_targets(self) -> dict[str, Any]:
+        """What a trigger needs to go on with this wait (``id_messages`` or ``ledgers``)."""
+        raise NotImplementedError
+
+    def finish(
+        self, context: Context | Mapping[str, Any], log: _Log | logging.Logger, *,
+        fail_on_undelivered: bool = False,
+    ) -> Any:  # fmt: skip
+        """Push the XComs of a finished wait and return the task's value."""
+        raise NotImplementedError
+
+    # -- when to ask ------------------------------------------------------------------
     def next_query_at(self) -> float:
         """The earliest time the next status query may go out."""
         if self.last_query_at is None:
@@ -163,22 +214,13 @@ class StatusWait:
     def delay(self, now: float) -> float:
         return max(0.0, self.next_query_at() - now)
 
-    # -- what an answer means ---------------------------------------------------------
-    def record_answer(
-        self, asked: Sequence[str], got: Mapping[str, MessageState], now: float
-    ) -> None:
-        self.queries += 1
-        self.last_query_at = now
-        self.failures = 0
-        self.states.update(got)
-        self.refused = sum(1 for i in asked if i not in got)
-
+    # -- what a failure means ---------------------------------------------------------
     def record_failure(self, error: CascadeError, now: float) -> str:
         """Count a failed query; returns what to log, or raises when the wait must end."""
         self.queries += 1
         self.last_query_at = now  # it may have reached the gateway: its window runs too
         if isinstance(error, CascadeDuplicateRequestError):
-            self.refused = len(self.outstanding())
+            self.refused = self.pending()
             return self.refusal_note()
         if not isinstance(error, TRANSIENT):
             raise error
@@ -202,19 +244,105 @@ class StatusWait:
         )
 
     # -- what to tell people ----------------------------------------------------------
-    def summary(self) -> StateSummary:
-        return summarize({i: self.states[i] for i in self.ids if i in self.states}, len(self.ids))
-
     def progress_line(self, now: float) -> str | None:
         """The progress line to log now, or None: logged when it changes, else at most every
         ``log_every`` seconds; never before an answer brought states."""
-        if not self.states:
+        if not self.started:
             return None
-        text = progress_text(self.summary(), len(self.states))
+        text = progress_text(self.summary(), self.known())
         if text == self.logged_progress and now - self._logged_at < self._log_every:
             return None
         self.logged_progress, self._logged_at = text, now
         return f"Cascade: {text}"
+
+
+class StatusWait(Wait):
+    """A wait over ids held in memory (inline sends, a sensor given ids)."""
+
+    def __init__(
+        self,
+        ids: Sequence[str],
+        settings: WaitSettings,
+        *,
+        last_query_at: float | None = None,
+        last_progress: str | None = None,
+        log_every: float = PROGRESS_LOG_EVERY,
+    ) -> None:
+        super().__init__(
+            settings, last_query_at=last_query_at, last_progress=last_progress,
+            log_every=log_every,
+        )  # fmt: skip
+        self.ids = list(dict.fromkeys(ids))
+        self.states: dict[str, MessageState] = {}
+
+    def outstanding(self) -> list[str]:
+        return [i for i in self.ids if not (i in self.states and self.states[i].is_final)]
+
+    @property
+    def done(self) -> bool:
+        return all(i in self.states and self.states[i].is_final for i in self.ids)
+
+    @property
+    def empty(self) -> bool:
+        return not self.ids
+
+    def pending(self) -> int:
+        return len(self.outstanding())
+
+    def known(self) -> int:
+        return len(self.states)
+
+    @property
+    def started(self) -> bool:
+        return bool(self.states)
+
+    def summary(self) -> StateSummary:
+        return summarize({i: self.states[i] for i in self.ids if i in self.states}, len(self.ids))
+
+    def record_answer(
+        self, asked: Sequence[str], got: Mapping[str, MessageState], now: float
+    ) -> None:
+        self.queries += 1
+        self.last_query_at = now
+        self.failures = 0
+        self.states.update(got)
+        self.refused = sum(1 for i in asked if i not in got)
+
+    def query(
+        self, hook: CascadeHook, log: _Log | logging.Logger, now: Callable[[], float]
+    ) -> None:
+        asked = self.outstanding()
+        try:
+            got = hook.get_states(asked)
+        except CascadeError as exc:
+            log.warning("%s", self.record_failure(exc, now()))
+            return
+        self.record_answer(asked, got, now())
+        _log_progress(self, now(), log)
+
+    async def aquery(
+        self, client: AsyncCascadeClient, log: _Log | logging.Logger, now: Callable[[], float]
+    ) -> None:
+        asked = self.outstanding()
+        try:
+            got = await client.get_states(asked)
+        except CascadeError as exc:
+            log.warning("%s", self.record_failure(exc, now()))
+            return
+        self.record_answer(asked, got, now())
+        _log_progress(self, now(), log)
+
+    def event_fields(self) -> dict[str, Any]:
+        return {"states": {i: self.states[i].to_dict() for i in self.ids if i in self.states}}
+
+    def trigger_targets(self) -> dict[str, Any]:
+        return {"id_messages": self.ids, "ledgers": None}
+
+    def finish(
+        self, context: Context | Mapping[str, Any], log: _Log | logging.Logger, *,
+        fail_on_undelivered: bool = False,
+    ) -> Any:  # fmt: skip
+        return finish(context, self.states, log, fail_on_undelivered=fail_on_undelivered)
 
 
 def progress_text(summary: StateSummary, known: int) -> str:
@@ -230,9 +358,9 @@ def progress_text(summary: StateSummary, known: int) -> str:
     return text
 
 
-def describe_wait(wait: StatusWait) -> str:
+def describe_wait(wait: Wait) -> str:
     """Where a wait stands, for an error message."""
-    return progress_text(wait.summary(), len(wait.states))
+    return progress_text(wait.summary(), wait.known())
 
 
 def final_line(summary: StateSummary) -> str:
@@ -249,7 +377,7 @@ def final_line(summary: StateSummary) -> str:
 # -- drivers: the same policy, blocking and asyncio ---------------------------------------
 def poll(
     hook: CascadeHook,
-    wait: StatusWait,
+    wait: Wait,
     log: _Log | logging.Logger,
     *,
     clock: Callable[[], float] = time.time,
@@ -260,21 +388,13 @@ def poll(
     pause = wait.delay(clock())
     if pause > 0:
         sleep(pause)
-    if isinstance(wait, LedgerWait):
-        return _poll_ledgers(hook, wait, log, clock)
-    asked = wait.outstanding()
-    try:
-        got = hook.get_states(asked)
-    except CascadeError as exc:
-        log.warning("%s", wait.record_failure(exc, clock()))
-        return False
-    _after_answer(wait, asked, got, clock(), log)
+    wait.query(hook, log, clock)
     return wait.done
 
 
 async def apoll(
     client: AsyncCascadeClient,
-    wait: StatusWait,
+    wait: Wait,
     log: _Log | logging.Logger,
     *,
     clock: Callable[[], float] = time.time,
@@ -283,30 +403,11 @@ async def apoll(
     pause = wait.delay(clock())
     if pause > 0:
         await asyncio.sleep(pause)
-    if isinstance(wait, LedgerWait):
-        return await _apoll_ledgers(client, wait, log, clock)
-    asked = wait.outstanding()
-    try:
-        got = await client.get_states(asked)
-    except CascadeError as exc:
-        log.warning("%s", wait.record_failure(exc, clock()))
-        return False
-    _after_answer(wait, asked, got, clock(), log)
+    await wait.aquery(client, log, clock)
     return wait.done
 
 
-def _after_answer(
-    wait: StatusWait,
-    asked: Sequence[str],
-    got: Mapping[str, MessageState],
-    now: float,
-    log: _Log | logging.Logger,
-) -> None:
-    wait.record_answer(asked, got, now)
-    _log_progress(wait, now, log)
-
-
-def _log_progress(wait: StatusWait, now: float, log: _Log | logging.Logger) -> None:
+def _log_progress(wait: Wait, now: float, log: _Log | logging.Logger) -> None:
     """After an answer (or a round over ledgers): refusals, then progress when it changed."""
     if wait.refused:
         log.info("%s", wait.refusal_note())
@@ -336,7 +437,7 @@ def finish(
     return {k: v.to_dict() for k, v in states.items()}
 
 
-def event_payload(status: str, wait: StatusWait, message: str = "") -> dict[str, Any]:
+def event_payload(status: str, wait: Wait, message: str = "") -> dict[str, Any]:
     """A trigger event: JSON, a status and counts first, then the states the task needs (for
     ledgers only where they are: the states sit beside the ledgers)."""
     summary = wait.summary()
@@ -348,11 +449,7 @@ def event_payload(status: str, wait: StatusWait, message: str = "") -> dict[str,
         "counts": summary.by_state,
         "last_query_at": wait.last_query_at,
     }
-    if isinstance(wait, LedgerWait):
-        payload["ledgers"] = wait.urls
-        payload["untracked"] = wait.progress.untracked
-    else:
-        payload["states"] = {i: wait.states[i].to_dict() for i in wait.ids if i in wait.states}
+    payload.update(wait.event_fields())
     return payload
 
 
@@ -382,7 +479,7 @@ def states_from_event(event: Mapping[str, Any]) -> dict[str, MessageState]:
 
 
 # -- waiting on campaign ledgers (sends of any size) ----------------------------------------
-class LedgerWait(StatusWait):
+class LedgerWait(Wait):
     """A wait over campaign ledgers (one per send, or per shard): ids are read from the
     ledgers a batch at a time and states written beside them, so memory, XCom and trigger
     events hold counts only. The same period, failure and logging policy as :class:`StatusWait`;
@@ -400,7 +497,7 @@ class LedgerWait(StatusWait):
         from .ledger import LedgerWatch
 
         super().__init__(
-            [], settings, last_query_at=last_query_at, last_progress=last_progress,
+            settings, last_query_at=last_query_at, last_progress=last_progress,
             log_every=log_every,
         )  # fmt: skip
         self.watches = [LedgerWatch(dict(r) if isinstance(r, Mapping) else r) for r in ledgers]
@@ -408,12 +505,19 @@ class LedgerWait(StatusWait):
         self.progress = Progress()
         self.rounds = 0
 
-    def outstanding(self) -> list[str]:
-        return []
-
     @property
     def done(self) -> bool:
         return self.rounds > 0 and self.progress.done
+
+    def pending(self) -> int:
+        return self.progress.total - self.progress.final
+
+    def known(self) -> int:
+        return self.progress.total
+
+    @property
+    def started(self) -> bool:
+        return self.rounds > 0
 
     def summary(self) -> StateSummary:
         p = self.progress
@@ -429,55 +533,46 @@ class LedgerWait(StatusWait):
         self.progress = progress
         self.refused = progress.refused
 
-    def progress_line(self, now: float) -> str | None:
-        if self.rounds == 0:
-            return None
-        text = progress_text(self.summary(), self.progress.total)
-        if text == self.logged_progress and now - self._logged_at < self._log_every:
-            return None
-        self.logged_progress, self._logged_at = text, now
-        return f"Cascade: {text}"
+    def query(
+        self, hook: CascadeHook, log: _Log | logging.Logger, now: Callable[[], float]
+    ) -> None:
+        total = Progress()
+        try:
+            for watch in self.watches:
+                total.merge(watch.poll(hook.get_states))
+        except CascadeError as exc:
+            log.warning("%s", self.record_failure(exc, now()))
+            return
+        self.record_round(total, now())
+        _log_progress(self, now(), log)
+
+    async def aquery(
+        self, client: AsyncCascadeClient, log: _Log | logging.Logger, now: Callable[[], float]
+    ) -> None:
+        total = Progress()
+        try:
+            for watch in self.watches:
+                total.merge(await watch.apoll(client.get_states))
+        except CascadeError as exc:
+            log.warning("%s", self.record_failure(exc, now()))
+            return
+        self.record_round(total, now())
+        _log_progress(self, now(), log)
+
+    def event_fields(self) -> dict[str, Any]:
+        return {"ledgers": self.urls, "untracked": self.progress.untracked}
+
+    def trigger_targets(self) -> dict[str, Any]:
+        return {"id_messages": [], "ledgers": self.urls}
+
+    def finish(
+        self, context: Context | Mapping[str, Any], log: _Log | logging.Logger, *,
+        fail_on_undelivered: bool = False,
+    ) -> Any:  # fmt: skip
+        return finish_ledgers(context, self, log, fail_on_undelivered=fail_on_undelivered)
 
     def states_locations(self) -> list[str]:
         return [w.states_url for w in self.watches]
-
-
-def _poll_ledgers(
-    hook: CascadeHook, wait: LedgerWait, log: _Log | logging.Logger, clock: Callable[[], float]
-) -> bool:
-    total = Progress()
-    try:
-        for watch in wait.watches:
-            total.merge(watch.poll(hook.get_states))
-    except CascadeError as exc:
-        log.warning("%s", wait.record_failure(exc, clock()))
-        return False
-    _after_round(wait, total, clock(), log)
-    return wait.done
-
-
-async def _apoll_ledgers(
-    client: AsyncCascadeClient,
-    wait: LedgerWait,
-    log: _Log | logging.Logger,
-    clock: Callable[[], float],
-) -> bool:
-    total = Progress()
-    try:
-        for watch in wait.watches:
-            total.merge(await watch.apoll(client.get_states))
-    except CascadeError as exc:
-        log.warning("%s", wait.record_failure(exc, clock()))
-        return False
-    _after_round(wait, total, clock(), log)
-    return wait.done
-
-
-def _after_round(
-    wait: LedgerWait, progress: Progress, now: float, log: _Log | logging.Logger
-) -> None:
-    wait.record_round(progress, now)
-    _log_progress(wait, now, log)
 
 
 def finish_ledgers(

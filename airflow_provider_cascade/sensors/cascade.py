@@ -24,6 +24,7 @@ from ..triggers.cascade import CascadeMessageStateTrigger
 from ..waiting import (
     LedgerWait,
     StatusWait,
+    Wait,
     WaitSettings,
     check_wait_args,
     describe_event,
@@ -96,7 +97,7 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         self.fail_on_undelivered = fail_on_undelivered
         self.max_transient_failures = max_transient_failures
         self.hook_params = dict(hook_params or {})
-        self._wait: StatusWait | None = None
+        self._wait: Wait | None = None
 
     @cached_property
     def hook(self) -> CascadeHook:
@@ -131,7 +132,7 @@ class CascadeMessageStateSensor(BaseSensorOperator):
             raise CascadeValidationError("id_message", f"must be a numeric id (got {bad!r})")
         return ids
 
-    def _start(self) -> StatusWait:
+    def _start(self) -> Wait:
         """The wait for this task: ids, the connection's window, the interval raised to it."""
         if self._wait is None:
             settings = WaitSettings(
@@ -151,21 +152,12 @@ class CascadeMessageStateSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
         wait = self._start()
-        if not isinstance(wait, LedgerWait) and not wait.ids:
+        if wait.empty:
             # e.g. a send whose recipients were all rejected or untracked: nothing to poll
             self.log.warning("Cascade: no message ids to wait for (the send accepted none)")
             return PokeReturnValue(is_done=True, xcom_value=finish(context, {}, self.log))
         if poll(self.hook, wait, self.log):
-            if isinstance(wait, LedgerWait):
-                return PokeReturnValue(
-                    is_done=True,
-                    xcom_value=finish_ledgers(
-                        context, wait, self.log, fail_on_undelivered=self.fail_on_undelivered
-                    ),
-                )
-            value = finish(
-                context, wait.states, self.log, fail_on_undelivered=self.fail_on_undelivered
-            )
+            value = wait.finish(context, self.log, fail_on_undelivered=self.fail_on_undelivered)
             return PokeReturnValue(is_done=True, xcom_value=value)
         return False
 
@@ -179,8 +171,7 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         timeout = self.timeout if isinstance(self.timeout, (int, float)) else 7 * 24 * 3600.0
         self.defer(
             trigger=CascadeMessageStateTrigger(
-                id_messages=wait.ids,
-                ledgers=wait.urls if isinstance(wait, LedgerWait) else None,
+                **wait.trigger_targets(),
                 end_time=time.time() + float(timeout),
                 cascade_conn_id=self.cascade_conn_id,
                 poll_interval=wait.settings.interval,

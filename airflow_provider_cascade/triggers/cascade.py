@@ -18,7 +18,15 @@ from ..gateway import CascadeError
 from ..gateway._defaults import MAX_TRANSIENT_FAILURES
 from ..hooks.cascade import CascadeHook
 from ..ledger import LedgerStorageUnavailable
-from ..waiting import LedgerWait, StatusWait, WaitSettings, apoll, describe_event, event_payload
+from ..waiting import (
+    LedgerWait,
+    StatusWait,
+    Wait,
+    WaitSettings,
+    apoll,
+    describe_event,
+    event_payload,
+)
 
 #: Share of the poll interval a first query is delayed at random, so triggers deferred together
 #: (a mapped sensor, a campaign's many tasks) do not all ask the gateway in the same instant.
@@ -113,7 +121,7 @@ class CascadeMessageStateTrigger(BaseTrigger):
             if window is None:  # not handed over by a task: the connection's
                 window = (await hook.aget_settings()).repeat_window
             settings = WaitSettings(self.poll_interval, window, self.max_transient_failures)
-            wait: StatusWait
+            wait: Wait
             if self.ledgers:  # ids live in the ledgers, read a batch at a time off the loop
                 # built off the loop too: an object store's filesystem is made with the path
                 wait = await asyncio.to_thread(
@@ -162,5 +170,5 @@ class CascadeMessageStateTrigger(BaseTrigger):
         finally:
             await client.aclose()
 
-    def _event(self, status: str, wait: StatusWait, message: str = "") -> TriggerEvent:
+    def _event(self, status: str, wait: Wait, message: str = "") -> TriggerEvent:
         return CascadeWaitEvent(payload=event_payload(status, wait, message))
