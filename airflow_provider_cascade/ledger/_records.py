@@ -171,6 +171,23 @@ class BatchRecord:
             if ((row := rows.get(i)) is None and unsent) or (row is not None and row.fate in fates)
         ]
 
+    def results(self) -> Iterator[dict[str, Any]]:
+        """Per recipient (a stored base: per phone found in it), as inline sends report it."""
+        for i, e in enumerate(self.entries):
+            row = self.rows.get(i)
+            if row is not None and row.members:
+                for phone, member in row.members:
+                    yield {"message_index": e.message, "phone": phone, "base": e.base,
+                           "client_id_message": None, "id_message": member.id_message,
+                           "fate": member.fate.value, "error": member.error,
+                           "already_sent": member.already}  # fmt: skip
+                continue
+            yield {"message_index": e.message, "phone": e.phone, "base": e.base,
+                   "client_id_message": e.cid, "id_message": row.id_message if row else None,
+                   "fate": row.fate.value if row else "unsent",
+                   "error": row.error if row and row.fate is not Fate.ACCEPTED else None,
+                   "already_sent": bool(row and row.already)}  # fmt: skip
+
     def update(self, rows: dict[int, Row]) -> None:
         """Fold rows in, by the fate table (``_fates.merge``)."""
         from ._fates import merge

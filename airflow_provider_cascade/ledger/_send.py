@@ -83,6 +83,11 @@ class Totals:
     untracked_sample: list[str] = field(default_factory=list)
     id_reused_sample: list[str] = field(default_factory=list)
     first_errors: list[str] = field(default_factory=list)
+    _results: dict[int, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
+
+    def results(self) -> list[dict[str, Any]]:
+        """Per recipient, in batch order (with ``keep_ids``: inline sends, which are small)."""
+        return [r for batch in sorted(self._results) for r in self._results[batch]]
 
     def counts(self) -> dict[str, int]:
         return {"total": self.total, "accepted": self.accepted, "already_sent": self.already,
@@ -91,6 +96,8 @@ class Totals:
 
     def add(self, rec: BatchRecord) -> None:
         self.total += len(rec.entries)
+        if self.keep_ids:
+            self._results[rec.batch] = list(rec.results())
         for i, entry in enumerate(rec.entries):
             row = rec.rows.get(i)
             if row is None:

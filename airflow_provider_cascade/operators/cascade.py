@@ -456,7 +456,7 @@ class _CascadeSendOperator(BaseOperator):
             },
         )
         if not self.returns_reference:  # per recipient: inline sends only (they are small)
-            context["ti"].xcom_push(key=RESULTS_KEY, value=list(_results(ledger)))
+            context["ti"].xcom_push(key=RESULTS_KEY, value=totals.results())
         self._apply_failure_policy(totals)
         if self.returns_reference:
             return ledger.ref(**counts)
@@ -736,36 +736,6 @@ def _mask_totals(totals: Totals) -> None:
         shown_phone(p, True) if p.isdigit() else p for p in totals.id_reused_sample
     ]
     totals.first_errors = [mask_phones_in(text) for text in totals.first_errors]
-
-
-def _results(ledger: Ledger) -> Iterator[dict[str, Any]]:
-    """Per recipient, from the ledger (inline sends only: they are small)."""
-    for record in ledger.records():
-        for i, e in enumerate(record.entries):
-            row = record.rows.get(i)
-            if row is not None and row.members:
-                for phone, member in row.members:
-                    yield {
-                        "message_index": e.message,
-                        "phone": phone,
-                        "base": e.base,
-                        "client_id_message": None,
-                        "id_message": member.id_message,
-                        "fate": member.fate.value,
-                        "error": member.error,
-                        "already_sent": member.already,
-                    }
-                continue
-            yield {
-                "message_index": e.message,
-                "phone": e.phone,
-                "base": e.base,
-                "client_id_message": e.cid,
-                "id_message": row.id_message if row else None,
-                "fate": row.fate.value if row else "unsent",
-                "error": row.error if row and row.fate.value != "accepted" else None,
-                "already_sent": bool(row and row.already),
-            }
 
 
 class CascadeSplitRecipientsOperator(BaseOperator):
