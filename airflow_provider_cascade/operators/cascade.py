@@ -129,6 +129,12 @@ class _CascadeSendOperator(BaseOperator):
 
     ui_color = "#e4f0ff"
     returns_reference = False
+    allow_repeats = False
+    """Send a phone listed twice in one message twice (the operators that take it say so)."""
+    _reading: FileRows | None = None
+    """The file of messages being read (to name its line in an error), if any."""
+    _sender: LedgerSender | None = None
+    """The send under way (``on_kill`` stops it)."""
 
     def __init__(
         self,
@@ -191,7 +197,7 @@ class _CascadeSendOperator(BaseOperator):
     def masked(self) -> bool:
         if self.mask_phones is not None:
             return bool(self.mask_phones)
-        return bool(getattr(self.hook.settings, "mask_phones", False))
+        return self.hook.settings.mask_phones
 
     # -- the send -----------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
@@ -208,7 +214,7 @@ class _CascadeSendOperator(BaseOperator):
             run_key(context),
             settings.codec.max_recipients,
             client_ids=variant is not Variant.GET,
-            allow_repeats=getattr(self, "allow_repeats", False),
+            allow_repeats=self.allow_repeats,
             mask_phones=masked,
         )
         url = self.input_url()
@@ -242,7 +248,7 @@ class _CascadeSendOperator(BaseOperator):
             run_key=plan.run_key,
         )
         self._unchanged(identity)  # the file the check read is the one about to be sent
-        self._sender: LedgerSender | None = sender
+        self._sender = sender
         try:
             totals = sender.run(chunks())
         finally:
@@ -261,7 +267,7 @@ class _CascadeSendOperator(BaseOperator):
     def on_kill(self) -> None:
         """Airflow stops this try (a newer one took over, or a user marked it): the send loop
         sends nothing more; the request under way is answered and recorded first."""
-        sender = getattr(self, "_sender", None)
+        sender = self._sender
         if sender is not None:
             sender.stop()
 
@@ -291,7 +297,7 @@ class _CascadeSendOperator(BaseOperator):
 
     def _at_line(self, exc: CascadeValidationError) -> CascadeValidationError:
         """``exc`` with the file and line the feed is on, when it reads a file of messages."""
-        rows = getattr(self, "_reading", None)
+        rows = self._reading
         if isinstance(rows, FileRows):
             return CascadeValidationError(exc.field, f"{rows.where()}: {exc.rule}")
         return exc
