@@ -88,7 +88,19 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [_modules("sensors")],
         "triggers": [_modules("triggers")],
         "notifications": ["airflow_provider_cascade.notifications.cascade.CascadeNotifier"],
+        "extra-links": ["airflow_provider_cascade.ui.links.CascadeCampaignLink"],
+        **_plugins(),
     }
+
+
+def _plugins() -> dict[str, Any]:
+    """The campaigns UI plugin, listed on Airflow 3.1+ only (3.0 has no UI plugins)."""
+    from .ui._gate import ui_available
+
+    if not ui_available():
+        return {}
+    plugin = "airflow_provider_cascade.ui.plugin.CascadePlugin"
+    return {"plugins": [{"name": "cascade", "plugin-class": plugin}]}
 
 
 def _modules(kind: str) -> dict[str, Any]:

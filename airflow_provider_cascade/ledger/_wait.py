@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..gateway import MessageState, MessageStatus
+from ._campaigns import campaign_waited
 from ._records import Fate
 from ._store import REF_KEY, WAIT_DIR, Ledger
 
@@ -147,6 +148,7 @@ class LedgerWatch:
             if ids and counts.done:
                 self._done[batch] = counts
         self.ledger.write_json(SUMMARY, progress.to_json())
+        campaign_waited(self.ledger, progress.to_json())
         return progress
 
     def poll(self, get_states: Callable[[list[str]], dict[str, MessageState]]) -> Progress:

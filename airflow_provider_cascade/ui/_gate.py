@@ -1,0 +1,33 @@
+"""Whether the campaigns UI is on: Airflow 3.1+ (3.0 has no UI plugins) and not turned off
+with ``[cascade] campaigns_ui = False``. Plain Python: workers import it through the link."""
+
+from __future__ import annotations
+
+URL_PREFIX = "/cascade"
+
+
+def ui_available(version: str | None = None) -> bool:
+    """Airflow 3.1+ shows plugin pages; on 3.0 the plugin adds nothing."""
+    from packaging.version import Version
+
+    if version is None:
+        import airflow
+
+        version = str(airflow.__version__)
+    return Version(version).release[:2] >= (3, 1)
+
+
+def ui_enabled() -> bool:
+    from airflow.configuration import conf
+
+    return ui_available() and conf.getboolean("cascade", "campaigns_ui", fallback=True)
+
+
+def ui_base() -> str:
+    """The path Airflow's UI is served under (``[api] base_url``), for links into it."""
+    from urllib.parse import urlsplit
+
+    from airflow.configuration import conf
+
+    base = conf.get("api", "base_url", fallback="/") or "/"
+    return (urlsplit(base).path if "://" in base else base).rstrip("/")
