@@ -1,6 +1,6 @@
 """The Airflow plugin: a Campaigns entry in the navigation, a tab on DAG runs and task
 instances, and the pages behind them. Active on Airflow 3.1+; on 3.0 (no UI plugins) and with
-``[cascade] campaigns_ui = False`` it adds nothing and imports no web framework."""
+``[cascade] campaigns_ui = False`` it adds nothing."""
 
 from __future__ import annotations
 
@@ -11,10 +11,23 @@ from airflow.providers.common.compat.sdk import AirflowPlugin
 from ._gate import URL_PREFIX, ui_base, ui_enabled
 
 
-def _apps() -> list[dict[str, Any]]:
-    from .app import create_app  # the web framework only where the UI is on
+class LazyApp:
+    """The pages' ASGI app, built at its first request: every Airflow process loads plugins
+    (task workers too), only the api-server serves them, and the web stack costs seconds to
+    import."""
 
-    return [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "Cascade campaigns"}]
+    def __init__(self) -> None:
+        self._app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._app is None:
+            from .app import create_app
+
+            self._app = create_app()
+        await self._app(scope, receive, send)
+
+    def __repr__(self) -> str:
+        return "airflow_provider_cascade.ui.app:create_app"
 
 
 def _views(base: str) -> list[dict[str, Any]]:
@@ -35,5 +48,5 @@ class CascadePlugin(AirflowPlugin):
 
     name = "cascade"
     if ui_enabled():
-        fastapi_apps = _apps()
+        fastapi_apps = [{"app": LazyApp(), "url_prefix": URL_PREFIX, "name": "Cascade campaigns"}]
         external_views = _views(ui_base())

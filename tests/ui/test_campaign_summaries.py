@@ -57,8 +57,12 @@ def test_the_send_and_the_wait_keep_one_summary_current(tmp_path: Path) -> None:
                 "price_totals": {"by_channel": {"sms": "3.00"}, "total": "3.00"}}  # fmt: skip
     campaign_waited(ledger, progress)
     campaign_waited(ledger, progress)  # the same counts: no second snapshot
-    done = {**progress, "final": 8, "by_state": {"deliver": 7, "expired": 1},
-            "price_totals": {"by_channel": {"sms": "6.00", "viber": "1.50"}, "total": "7.50"}}
+    done = {
+        **progress,
+        "final": 8,
+        "by_state": {"deliver": 7, "expired": 1},
+        "price_totals": {"by_channel": {"sms": "6.00", "viber": "1.50"}, "total": "7.50"},
+    }
     campaign_waited(ledger, done)
     (campaign,) = summaries.of_run("d", RUN)
     assert campaign.status() == "done"
