@@ -15,7 +15,8 @@ from urllib.parse import quote, urlencode
 from ..gateway._privacy import shown_phone
 from ..ledger._campaigns import Campaign, CampaignPage
 
-STATE_ORDER = ("deliver", "read", "not_deliver", "expired", "undeliverable", "error")
+STATE_ORDER = ("deliver", "read", "partly_deliver", "not_deliver", "expired", "undeliverable",
+               "error")  # fmt: skip
 
 CSS = """
 :root{--bg:#ffffff;--fg:#1a202c;--muted:#5a6578;--line:#d9dee7;--card:#f6f8fb;--accent:#2b6cb0;
@@ -43,7 +44,7 @@ repeat(auto-fit,minmax(420px,1fr));gap:16px}.card{background:var(--card);border:
 var(--line);border-radius:8px;padding:10px 14px}svg text{fill:var(--fg);font-size:12px}
 svg .axis{stroke:var(--line)}svg .bar{fill:var(--bar)}svg .k-deliver,svg .k-read{fill:var(--ok)}
 svg .k-not_deliver,svg .k-undeliverable,svg .k-error{fill:var(--bad)}svg .k-expired{fill:
-var(--warn)}svg .k-pending{fill:var(--line)}svg .l-final{stroke:var(--info);fill:none;
+var(--warn)}svg .k-partly_deliver{fill:var(--info)}.wide{grid-column:1/-1}svg .k-pending{fill:var(--line)}svg .l-final{stroke:var(--info);fill:none;
 stroke-width:2}svg .l-deliver{stroke:var(--ok);fill:none;stroke-width:2}
 .pager{margin-top:10px;display:flex;gap:12px}code{font-size:12px}
 """
@@ -313,7 +314,7 @@ def campaign_html(c: Campaign, status: str, ui_base: str) -> str:
     if len(c.shards) > 1:
         body = "".join(_shard_row(s) for s in c.shards)
         shard_rows = (
-            '<div class="card"><h2>Shards</h2><table><thead><tr><th>Shard</th>'
+            '<div class="card wide"><h2>Shards</h2><table><thead><tr><th>Shard</th>'
             '<th class="n">Recipients</th><th class="n">Accepted</th><th class="n">Rejected</th>'
             '<th class="n">Untracked</th><th>Final states</th><th>Cost</th><th>Status</th>'
             f"</tr></thead><tbody>{body}</tbody></table></div>"

@@ -158,16 +158,19 @@ def test_campaigns_in_the_browser(
 
     run = urllib.parse.quote(sharded_run["run_id"], safe="")
     page.goto(f"{api_server.url}/dags/{DAG}/runs/{run}/tasks/send/mapped/1")
-    page.get_by_role("tab", name="Cascade").click()
+    page.get_by_role("link", name="Cascade", exact=True).click()
     frame = page.frame_locator("iframe")
     frame.locator('[data-metric="recipients"]').wait_for()
     assert _metric(frame, "recipients") == f"{sharded_run['recipients']:,}"
     shot(page, tmp_path, "ui-task-instance-tab.png")
 
     link = page.get_by_role("link", name="Cascade campaign")
+    page.get_by_role("link", name="Details", exact=True).click()  # extra links are listed there
+    link.wait_for()
     href = link.get_attribute("href")
     assert href is not None and "/cascade/task-instance?" in href
     page.goto(href if href.startswith("http") else api_server.url + href)
     assert page.locator('[data-metric="accepted"] b').first.inner_text() == (
         f"{sharded_run['accepted']:,}"
     )
+    shot(page, tmp_path, "ui-campaign-page.png")
