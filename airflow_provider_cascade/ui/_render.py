@@ -44,7 +44,9 @@ repeat(auto-fit,minmax(420px,1fr));gap:16px}.card{background:var(--card);border:
 var(--line);border-radius:8px;padding:10px 14px}svg text{fill:var(--fg);font-size:12px}
 svg .axis{stroke:var(--line)}svg .bar{fill:var(--bar)}svg .k-deliver,svg .k-read{fill:var(--ok)}
 svg .k-not_deliver,svg .k-undeliverable,svg .k-error{fill:var(--bad)}svg .k-expired{fill:
-var(--warn)}svg .k-partly_deliver{fill:var(--info)}.wide{grid-column:1/-1}svg .k-pending{fill:var(--line)}svg .l-final{stroke:var(--info);fill:none;
+var(--warn)}
+svg .k-partly_deliver{fill:var(--info)}.wide{grid-column:1/-1}
+svg .k-pending{fill:var(--line)}svg .l-final{stroke:var(--info);fill:none;
 stroke-width:2}svg .l-deliver{stroke:var(--ok);fill:none;stroke-width:2}
 .pager{margin-top:10px;display:flex;gap:12px}code{font-size:12px}
 """
