@@ -145,7 +145,9 @@ def test_campaigns_in_the_browser(
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/auth/login" not in url)
 
-    page.goto(api_server.url + "/plugin/cascade_campaigns")
+    page.get_by_role("button", name="Browse").click()
+    page.get_by_role("menuitem", name="Campaigns").click()
+    page.wait_for_url(lambda url: url.endswith("/plugin/cascade_campaigns"))
     frame = page.frame_locator("iframe")
     frame.get_by_role("link", name=sharded_run["run_id"]).wait_for()
     shot(page, tmp_path, "ui-campaigns.png")
@@ -174,3 +176,5 @@ def test_campaigns_in_the_browser(
         f"{sharded_run['accepted']:,}"
     )
     shot(page, tmp_path, "ui-campaign-page.png")
+    page.emulate_media(color_scheme="dark")
+    shot(page, tmp_path, "ui-campaign-page-dark.png")
