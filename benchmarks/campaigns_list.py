@@ -95,8 +95,9 @@ def best(n: int, fn: Callable[[], Any]) -> float:
 
 
 @contextmanager
-def moto_s3() -> Iterator[str]:
-    """A moto server on loopback and an ``aws`` connection for it; yields the root URL."""
+def moto_s3() -> Iterator[tuple[str, str]]:
+    """A moto server on loopback and an ``aws`` connection for it; yields the root URL and
+    the server's endpoint."""
     import logging
 
     from moto.server import ThreadedMotoServer
@@ -109,7 +110,9 @@ def moto_s3() -> Iterator[str]:
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    conn_id, bucket = "cascade_bench_s3", f"bench-{uuid.uuid4().hex[:8]}"
+    # a connection of its own per server: filesystems are cached by connection
+    tag = uuid.uuid4().hex[:8]
+    conn_id, bucket = f"cascade_bench_s3_{tag}", f"bench-{tag}"
     os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps({
         "conn_type": "aws", "login": "bench-key", "password": "bench-secret",
         "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
@@ -120,7 +123,7 @@ def moto_s3() -> Iterator[str]:
                  aws_access_key_id="bench-key",
                  aws_secret_access_key="bench-secret").create_bucket(Bucket=bucket)  # fmt: skip
     try:
-        yield f"s3://{conn_id}@{bucket}/ledgers"
+        yield f"s3://{conn_id}@{bucket}/ledgers", endpoint
     finally:
         server.stop()
 
@@ -149,7 +152,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="cascade-bench-home-"))
     rows = [measure("file://", "file://" + tempfile.mkdtemp(prefix="cascade-bench-ui-"),
                     args.campaigns)]  # fmt: skip
-    with moto_s3() as root:
+    with moto_s3() as (root, _):
         rows.append(measure("s3:// via moto", root, args.campaigns))
     for r in rows:
         print(json.dumps(r))

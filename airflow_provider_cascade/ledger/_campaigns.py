@@ -93,7 +93,14 @@ class CampaignSummaries:
         self.folder = storage_path(self.root) / INDEX_DIR
 
     # -- writing ---------------------------------------------------------------------
-    def _read(self, name: str) -> dict[str, Any] | None:
+    def _fresh(self) -> None:
+        """Forget cached listings: other processes write summaries (s3fs caches a folder's
+        listing and sizes, and would read a rewritten object at its old size)."""
+        self.folder.fs.invalidate_cache(self.folder.path)
+
+    def _read(self, name: str, fresh: bool = True) -> dict[str, Any] | None:
+        if fresh:
+            self._fresh()
         path = self.folder / name
         try:
             with path.open("r", encoding="utf-8") as f:
@@ -110,6 +117,7 @@ class CampaignSummaries:
     # -- reading ---------------------------------------------------------------------
     def keys(self) -> list[CampaignKey]:
         """Every summary's key: one LIST call, no object read."""
+        self._fresh()
         fs, path = self.folder.fs, self.folder.path
         try:
             names = fs.ls(path, detail=False)
@@ -119,10 +127,11 @@ class CampaignSummaries:
         return [k for k in keys if k is not None]
 
     def read_many(self, keys: Iterable[CampaignKey]) -> list[dict[str, Any]]:
-        """Summaries of ``keys``, read side by side (object stores answer each read slowly)."""
+        """Summaries of ``keys`` just listed, read side by side (object stores answer each read
+        slowly)."""
         wanted = list(keys)
         with ThreadPoolExecutor(max_workers=8) as pool:
-            found = list(pool.map(lambda k: self._read(k.name), wanted))
+            found = list(pool.map(lambda k: self._read(k.name, fresh=False), wanted))
         return [s for s in found if s is not None]
 
     def page(

@@ -24,22 +24,36 @@ from tests.ui.conftest import ApiServer
 
 pytestmark = pytest.mark.slow
 DAG = "example_cascade_sharded_campaign"
+FAILED_DAG = "cascade_test_single"
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _with_conn(conn: dict[str, Any], file: str, dag_id: str) -> Any:
+    before = os.environ.get("AIRFLOW_CONN_CASCADE_DEFAULT")
+    os.environ["AIRFLOW_CONN_CASCADE_DEFAULT"] = json.dumps(conn)
+    try:
+        return run_dag(file, dag_id)
+    finally:
+        if before is None:
+            os.environ.pop("AIRFLOW_CONN_CASCADE_DEFAULT", None)
+        else:
+            os.environ["AIRFLOW_CONN_CASCADE_DEFAULT"] = before
+
+
+@pytest.fixture(scope="module")
+def failed_run(ledger_root: Path, cascade_emulator: CascadeEmulator) -> str:
+    """A send the gateway refuses (a wrong password): its campaign shows as failed."""
+    conn = {**cascade_emulator.conn_dict("json"), "password": "not-the-password"}
+    run = _with_conn(conn, "cascade_test_dags.py", FAILED_DAG)
+    assert str(run.state) == "failed"
+    return str(run.run_id)
 
 
 @pytest.fixture(scope="module")
 def sharded_run(ledger_root: Path, cascade_emulator: CascadeEmulator) -> Iterator[dict[str, Any]]:
     """A run of the sharded example; what its ledgers and its sensor say."""
     cascade_emulator.reset()
-    before = os.environ.get("AIRFLOW_CONN_CASCADE_DEFAULT")
-    os.environ["AIRFLOW_CONN_CASCADE_DEFAULT"] = cascade_emulator.conn_uri("json")
-    try:
-        run = run_dag(f"{DAG}.py", DAG)
-    finally:
-        if before is None:
-            os.environ.pop("AIRFLOW_CONN_CASCADE_DEFAULT", None)
-        else:
-            os.environ["AIRFLOW_CONN_CASCADE_DEFAULT"] = before
+    run = _with_conn(cascade_emulator.conn_dict("json"), f"{DAG}.py", DAG)
     assert str(run.state) == "success"
     sent = [Ledger(task_folder(str(ledger_root), DAG, run.run_id, "send", i)).read_json(
         "summary.json") for i in range(3)]  # fmt: skip
@@ -76,27 +90,36 @@ def test_every_plugin_route_refuses_requests_without_a_login(
 
 
 def test_a_user_who_may_not_read_the_dag_sees_none_of_its_campaigns(
-    api_server: ApiServer, sharded_run: dict[str, Any]
+    api_server: ApiServer, sharded_run: dict[str, Any], failed_run: str
 ) -> None:
     viewer, outsider = api_server.token("viewer"), api_server.token("outsider")
     status, body = api_server.get("/cascade/api/campaigns", token=viewer)
     assert status == 200
-    assert [c["dag_id"] for c in json.loads(body)["campaigns"]] == [DAG]
+    assert {c["dag_id"] for c in json.loads(body)["campaigns"]} == {DAG, FAILED_DAG}
     status, body = api_server.get("/cascade/api/campaigns", cookie=outsider)
-    assert status == 200 and json.loads(body)["campaigns"] == []
+    assert status == 200
+    assert [c["dag_id"] for c in json.loads(body)["campaigns"]] == [FAILED_DAG]
     status, body = api_server.get("/cascade/campaigns", token=outsider)
-    assert status == 200 and DAG not in body
+    assert status == 200 and DAG not in body and FAILED_DAG in body
     for route in ("/campaign", "/run", "/task-instance", "/report"):
         path = f"/cascade{route}?{_query(sharded_run)}"
         assert api_server.get(path, token=outsider)[0] == 403, path
         assert api_server.get(path, token=viewer)[0] == 200, path
 
 
+def test_a_send_airflow_failed_shows_as_failed(api_server: ApiServer, failed_run: str) -> None:
+    token = api_server.token("viewer")
+    body = api_server.get(f"/cascade/api/campaigns?dag_id={FAILED_DAG}", token=token)[1]
+    (row,) = json.loads(body)["campaigns"]
+    assert (row["run_id"], row["status"], row["accepted"]) == (failed_run, "failed", 0)
+
+
 def test_the_list_and_the_report_show_the_ledgers_numbers_and_no_secret(
     api_server: ApiServer, sharded_run: dict[str, Any], cascade_emulator: CascadeEmulator
 ) -> None:
     token = api_server.token("viewer")
-    (row,) = json.loads(api_server.get("/cascade/api/campaigns", token=token)[1])["campaigns"]
+    rows = json.loads(api_server.get(f"/cascade/api/campaigns?dag_id={DAG}", token=token)[1])
+    (row,) = rows["campaigns"]
     assert row["shards"] == [0, 1, 2] and row["status"] == "done"
     assert (row["recipients"], row["accepted"]) == (
         sharded_run["recipients"], sharded_run["accepted"],
