@@ -166,11 +166,11 @@ def test_campaigns_in_the_browser(
     page.locator("input[name=username]").fill("viewer")
     page.locator("input[name=password]").fill(api_server.passwords()["viewer"])
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/auth/login" not in url)
+    page.wait_for_url(lambda url: "/auth/login" not in url, wait_until="commit")
 
     page.get_by_role("button", name="Browse").click()
     page.get_by_role("menuitem", name="Campaigns").click()
-    page.wait_for_url(lambda url: url.endswith("/plugin/cascade_campaigns"))
+    page.wait_for_url(lambda url: url.endswith("/plugin/cascade_campaigns"), wait_until="commit")
     frame = page.frame_locator("iframe")
     frame.get_by_role("link", name=sharded_run["run_id"]).wait_for()
     shot(page, tmp_path, "ui-campaigns.png")
