@@ -46,6 +46,7 @@ svg .axis{stroke:var(--line)}svg .bar{fill:var(--bar)}svg .k-deliver,svg .k-read
 svg .k-not_deliver,svg .k-undeliverable,svg .k-error{fill:var(--bad)}svg .k-expired{fill:
 var(--warn)}
 svg .k-partly_deliver{fill:var(--info)}.wide{grid-column:1/-1}
+svg .d-final{fill:var(--info)}svg .d-deliver{fill:var(--ok)}
 svg .k-pending{fill:var(--line)}svg .l-final{stroke:var(--info);fill:none;
 stroke-width:2}svg .l-deliver{stroke:var(--ok);fill:none;stroke-width:2}
 .pager{margin-top:10px;display:flex;gap:12px}code{font-size:12px}
@@ -230,6 +231,11 @@ def timeline_svg(c: Campaign, width: int = 420, height: int = 160) -> str:
 
     final_line = " ".join(xy(t, f) for t, f, _ in series)
     deliver_line = " ".join(xy(t, d) for t, _, d in series)
+    dots = "".join(
+        f'<circle class="{cls}" cx="{xy(t, v).split(",")[0]}" cy="{xy(t, v).split(",")[1]}" r="3"/>'
+        for t, f, d in series[-1:]
+        for cls, v in (("d-final", f), ("d-deliver", d))
+    )
     span = f"{t1 - t0:.0f} s" if t1 > t0 else "one snapshot"
     return (
         f'<svg role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
@@ -238,7 +244,7 @@ def timeline_svg(c: Campaign, width: int = 420, height: int = 160) -> str:
         f'<text x="0" y="16">{_n(top)}</text><text x="0" y="{bottom}">0</text>'
         f'<text x="{left}" y="{height - 4}">{escape(span)}</text>'
         f'<polyline class="l-final" points="{final_line}"/>'
-        f'<polyline class="l-deliver" points="{deliver_line}"/>'
+        f'<polyline class="l-deliver" points="{deliver_line}"/>{dots}'
         f'<text x="{width - 150}" y="{height - 4}">— final — delivered</text></svg>'
     )
 
