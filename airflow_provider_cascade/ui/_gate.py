@@ -3,18 +3,19 @@ with ``[cascade] campaigns_ui = False``. Plain Python: workers import it through
 
 from __future__ import annotations
 
+import re
+
 URL_PREFIX = "/cascade"
 
 
 def ui_available(version: str | None = None) -> bool:
     """Airflow 3.1+ shows plugin pages; on 3.0 the plugin adds nothing."""
-    from packaging.version import Version
-
     if version is None:
         import airflow
 
         version = str(airflow.__version__)
-    return Version(version).release[:2] >= (3, 1)
+    major, minor = (int(part) for part in re.findall(r"\d+", version)[:2])
+    return (major, minor) >= (3, 1)
 
 
 def ui_enabled() -> bool:
