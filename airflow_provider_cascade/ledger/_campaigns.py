@@ -226,6 +226,16 @@ class Campaign:
                 out[state] = out.get(state, 0) + int(n)
         return out
 
+    def by_channel_state(self) -> dict[str, dict[str, int]]:
+        """Final messages by each channel's own state, over the shards."""
+        out: dict[str, dict[str, int]] = {}
+        for s in self.shards:
+            for channel, states in ((s.get("wait") or {}).get("by_channel_state") or {}).items():
+                mine = out.setdefault(channel, {})
+                for state, n in states.items():
+                    mine[state] = mine.get(state, 0) + int(n)
+        return out
+
     def cost_by_channel(self) -> dict[str, str]:
         from decimal import Decimal
 

@@ -35,6 +35,8 @@ class Progress:
     refused: int = 0
     by_state: Counter[str] = field(default_factory=Counter)
     by_channel: dict[str, Decimal] = field(default_factory=dict)
+    by_channel_state: dict[str, Counter[str]] = field(default_factory=dict)
+    """Final messages by each channel's own state; ``send`` (not sent on it) left out."""
 
     def merge(self, other: Progress) -> Progress:
         """Counts over several ledgers (the shards of one campaign)."""
@@ -42,6 +44,8 @@ class Progress:
         self.final += other.final
         self.refused += other.refused
         self.by_state.update(other.by_state)
+        for channel, states in other.by_channel_state.items():
+            self.by_channel_state.setdefault(channel, Counter()).update(states)
         for channel, price in other.by_channel.items():
             self.by_channel[channel] = self.by_channel.get(channel, Decimal(0)) + price
         return self
@@ -56,6 +60,9 @@ class Progress:
             return
         self.final += 1
         self.by_state[state.status.value] += 1
+        for channel, own in state.channel_states.items():
+            if own and own != "send":
+                self.by_channel_state.setdefault(channel.value, Counter())[own] += 1
         for channel, price in state.prices.items():
             if price:
                 self.by_channel[channel.value] = (
@@ -68,8 +75,9 @@ class Progress:
                 "total": str(grand)}  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
+        channels = {c: dict(n) for c, n in self.by_channel_state.items()}
         return {"total": self.total, "final": self.final, "by_state": dict(self.by_state),
-                "price_totals": self.price_totals()}  # fmt: skip
+                "price_totals": self.price_totals(), "by_channel_state": channels}  # fmt: skip
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Progress:

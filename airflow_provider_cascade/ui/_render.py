@@ -85,6 +85,20 @@ def _states_text(states: dict[str, int]) -> str:
     return ", ".join(f"{escape(k)} {_n(states[k])}" for k in keys) or "—"
 
 
+def _channels_text(by_channel: dict[str, dict[str, int]]) -> str:
+    return (
+        "".join(
+            f"<div><b>{escape(c)}</b> {_states_text(states)}</div>"
+            for c, states in by_channel.items()
+        )
+        or "—"
+    )
+
+
+DELIVERED = ("deliver", "read", "link", "unsubscribe")
+"""A channel's own states that mean it delivered (Viber's read, link and unsubscribe too)."""
+
+
 def _cost_text(costs: dict[str, str]) -> str:
     return ", ".join(f"{escape(c)} {escape(v)}" for c, v in costs.items()) or "—"
 
@@ -121,15 +135,16 @@ def campaigns_page(
             f'<td class="n">{_n(c.total("send", "accepted"))}</td>'
             f'<td class="n">{_n(c.total("send", "rejected"))}</td>'
             f'<td class="n">{_n(c.total("send", "untracked"))}</td>'
-            f"<td>{_states_text(c.by_state())}</td><td>{_cost_text(c.cost_by_channel())}</td>"
+            f"<td>{_states_text(c.by_state())}</td><td>{_channels_text(c.by_channel_state())}</td>"
+            f"<td>{_cost_text(c.cost_by_channel())}</td>"
             f"<td>{_badge(status)}</td></tr>"
         )
     table = (
         "<table><thead><tr><th>Started</th><th>DAG</th><th>Run</th><th>Send task</th>"
         '<th class="n">Recipients</th><th class="n">Accepted</th><th class="n">Rejected</th>'
-        '<th class="n">Untracked</th><th>Final states</th><th>Cost by channel</th>'
-        "<th>Status</th></tr></thead><tbody>"
-        + ("".join(rows) or '<tr><td colspan=11 class="muted">No campaigns.</td></tr>')
+        '<th class="n">Untracked</th><th>Final states</th><th>Final states by channel</th>'
+        "<th>Cost by channel</th><th>Status</th></tr></thead><tbody>"
+        + ("".join(rows) or '<tr><td colspan=12 class="muted">No campaigns.</td></tr>')
         + "</tbody></table>"
     )
     pager = []
@@ -186,6 +201,27 @@ def funnel_svg(c: Campaign) -> str:
         ("delivered", delivered, _n(delivered), "bar k-deliver"),
     ]
     return _bars([(a, float(b), s, k) for a, b, s, k in rows])
+
+
+def channels_html(c: Campaign) -> str:
+    """Delivered per channel (bars), then every channel's own final states (a table)."""
+    by_channel = c.by_channel_state()
+    if not by_channel:
+        return '<p class="muted">No final states yet.</p>'
+    delivered = [(ch, sum(n for st, n in states.items() if st in DELIVERED))
+                 for ch, states in by_channel.items()]  # fmt: skip
+    bars = _bars([(f"via {ch}", float(n), _n(n), "bar k-deliver") for ch, n in delivered])
+    names = [k for k in STATE_ORDER if any(k in s for s in by_channel.values())]
+    names += sorted({k for s in by_channel.values() for k in s} - set(names))
+    head = "".join(f'<th class="n">{escape(k)}</th>' for k in names)
+    body = "".join(
+        f"<tr><td>{escape(ch)}</td>"
+        + "".join(f'<td class="n">{_n(states.get(k, 0))}</td>' for k in names)
+        + "</tr>"
+        for ch, states in by_channel.items()
+    )
+    table = f"<table><thead><tr><th>channel</th>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return bars + table
 
 
 def cost_svg(c: Campaign) -> str:
@@ -338,6 +374,7 @@ def campaign_html(c: Campaign, status: str, ui_base: str) -> str:
         f'<div class="card"><h2>Funnel</h2>{funnel_svg(c)}</div>'
         f'<div class="card"><h2>Cost by channel</h2>{cost_svg(c)}</div>'
         f'<div class="card"><h2>Final states</h2>{states_svg(c)}</div>'
+        f'<div class="card"><h2>Delivered and final states by channel</h2>{channels_html(c)}</div>'
         f'<div class="card"><h2>Final states over time</h2>{timeline_svg(c)}</div>'
         f"{shard_rows}{samples_html(c)}</div></section>"
     )

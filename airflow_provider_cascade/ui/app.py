@@ -101,7 +101,8 @@ def _campaign_json(c: Campaign, status: str) -> dict[str, Any]:
         "shards": [int(s["map_index"]) for s in c.shards], "started": c.started,
         "recipients": c.recipients, "accepted": c.total("send", "accepted"),
         "rejected": c.total("send", "rejected"), "untracked": c.total("send", "untracked"),
-        "final_states": c.by_state(), "cost_by_channel": c.cost_by_channel(),
+        "final_states": c.by_state(), "final_states_by_channel": c.by_channel_state(),
+        "cost_by_channel": c.cost_by_channel(),
         "cost_total": c.cost_total(), "status": status,
     }  # fmt: skip
 

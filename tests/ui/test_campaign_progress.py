@@ -63,6 +63,8 @@ def test_the_summary_shows_the_wait_as_it_goes(
     assert done.status() == "done" and sum(done.by_state().values()) == 40
     assert [s[1] for s in done.first["wait"]["snapshots"]][:1] == [final]
     assert done.first["wait"]["snapshots"][-1][1] == 40
+    assert set(done.by_channel_state()) == {"sms"}  # the one channel this cascade has
+    assert sum(done.by_channel_state()["sms"].values()) == 40
     assert pytest.approx(float(done.cost_total())) == float(
         watch.stored_progress().price_totals()["total"]  # type: ignore[union-attr]
     )

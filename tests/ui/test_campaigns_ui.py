@@ -57,7 +57,17 @@ def sharded_run(ledger_root: Path, cascade_emulator: CascadeEmulator) -> Iterato
     assert str(run.state) == "success"
     sent = [Ledger(task_folder(str(ledger_root), DAG, run.run_id, "send", i)).read_json(
         "summary.json") for i in range(3)]  # fmt: skip
+    by_channel: dict[str, dict[str, int]] = {}
+    for i in range(3):  # every state the wait wrote beside the ledgers, channel by channel
+        wait = Path(task_folder(str(ledger_root), DAG, run.run_id, "send", i)) / "wait"
+        for path in wait.glob("0*.jsonl"):
+            for line in path.read_text().splitlines():
+                for channel, own in json.loads(line)["channel_states"].items():
+                    if own != "send":
+                        states = by_channel.setdefault(channel, {})
+                        states[own] = states.get(own, 0) + 1
     yield {
+        "by_channel_state": by_channel,
         "run_id": run.run_id,
         "recipients": sum(s["total"] for s in sent),
         "accepted": sum(s["accepted"] for s in sent),
@@ -127,6 +137,7 @@ def test_the_list_and_the_report_show_the_ledgers_numbers_and_no_secret(
     assert Decimal(row["cost_total"]) == Decimal(sharded_run["price_totals"]["total"])
     assert row["cost_by_channel"] == sharded_run["price_totals"]["by_channel"]
     assert row["final_states"] == sharded_run["state_counts"]
+    assert row["final_states_by_channel"] == sharded_run["by_channel_state"]
     pages = [api_server.get(f"/cascade{r}?{_query(sharded_run)}", token=token)[1]
              for r in _routes()]  # fmt: skip
     for body in pages:
