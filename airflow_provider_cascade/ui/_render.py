@@ -46,7 +46,7 @@ svg .axis{stroke:var(--line)}svg .bar{fill:var(--bar)}svg .k-deliver,svg .k-read
 svg .k-not_deliver,svg .k-undeliverable,svg .k-error{fill:var(--bad)}svg .k-expired{fill:
 var(--warn)}
 svg .k-partly_deliver{fill:var(--info)}.wide{grid-column:1/-1}
-svg .d-final{fill:var(--info)}svg .d-deliver{fill:var(--ok)}
+svg .d-final{fill:var(--info)}svg .d-deliver{fill:var(--ok)}.scroll{overflow-x:auto}
 svg .k-pending{fill:var(--line)}svg .l-final{stroke:var(--info);fill:none;
 stroke-width:2}svg .l-deliver{stroke:var(--ok);fill:none;stroke-width:2}
 .pager{margin-top:10px;display:flex;gap:12px}code{font-size:12px}
@@ -220,7 +220,8 @@ def channels_html(c: Campaign) -> str:
         + "</tr>"
         for ch, states in by_channel.items()
     )
-    table = f"<table><thead><tr><th>channel</th>{head}</tr></thead><tbody>{body}</tbody></table>"
+    table = (f'<div class="scroll"><table><thead><tr><th>channel</th>{head}</tr></thead>'
+             f"<tbody>{body}</tbody></table></div>")  # fmt: skip
     return bars + table
 
 
@@ -358,10 +359,11 @@ def campaign_html(c: Campaign, status: str, ui_base: str) -> str:
     if len(c.shards) > 1:
         body = "".join(_shard_row(s) for s in c.shards)
         shard_rows = (
-            '<div class="card wide"><h2>Shards</h2><table><thead><tr><th>Shard</th>'
+            '<div class="card wide"><h2>Shards</h2><div class="scroll"><table><thead><tr>'
+            "<th>Shard</th>"
             '<th class="n">Recipients</th><th class="n">Accepted</th><th class="n">Rejected</th>'
             '<th class="n">Untracked</th><th>Final states</th><th>Cost</th><th>Status</th>'
-            f"</tr></thead><tbody>{body}</tbody></table></div>"
+            f"</tr></thead><tbody>{body}</tbody></table></div></div>"
         )
     return (
         f'<section class="campaign" data-task="{escape(f["task_id"])}">'
@@ -374,8 +376,9 @@ def campaign_html(c: Campaign, status: str, ui_base: str) -> str:
         f'<div class="card"><h2>Funnel</h2>{funnel_svg(c)}</div>'
         f'<div class="card"><h2>Cost by channel</h2>{cost_svg(c)}</div>'
         f'<div class="card"><h2>Final states</h2>{states_svg(c)}</div>'
-        f'<div class="card"><h2>Delivered and final states by channel</h2>{channels_html(c)}</div>'
         f'<div class="card"><h2>Final states over time</h2>{timeline_svg(c)}</div>'
+        '<div class="card wide"><h2>Delivered and final states by channel</h2>'
+        f"{channels_html(c)}</div>"
         f"{shard_rows}{samples_html(c)}</div></section>"
     )
 
