@@ -296,20 +296,20 @@ def _summaries_for(ledger: Ledger) -> tuple[CampaignSummaries, str] | None:
 
 
 @_kept
-def campaign_started(ledger: Ledger, *, planned: int | None = None, **meta: Any) -> None:
+def campaign_started(
+    ledger: Ledger, *, dag_id: str, run_id: str, task_id: str, map_index: int | None,
+    planned: int | None = None, **meta: Any,
+) -> None:  # fmt: skip
     """At the start of every try of a send: the summary object (named at the first try)."""
+    index = -1 if map_index is None else int(map_index)
     found = _summaries_for(ledger)
     if found is None:
-        key = summary_name(
-            datetime.now(timezone.utc), meta["dag_id"], meta["run_id"], meta["task_id"],
-            int(meta.get("map_index", -1) if meta.get("map_index") is not None else -1),
-        )  # fmt: skip
+        key = summary_name(datetime.now(timezone.utc), dag_id, run_id, task_id, index)
         found = CampaignSummaries(ledger_root(ledger.url)), key
         ledger.write_json(POINTER, {"summary": key})
     summaries, name = found
     summary = summaries._read(name) or {"format": FORMAT, "version": 1, "started": _now()}
-    map_index = meta.pop("map_index", -1)
-    summary.update(meta, map_index=-1 if map_index is None else int(map_index))
+    summary.update(meta, dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=index)
     summary.update(ledger=shown_url(ledger.url), updated=_now(), state="sending")
     if planned is not None:
         summary["planned"] = planned

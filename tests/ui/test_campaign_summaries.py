@@ -8,6 +8,8 @@ import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from airflow_provider_cascade.ledger import Ledger, task_folder
 from airflow_provider_cascade.ledger._campaigns import (
     INDEX_DIR,
@@ -112,3 +114,12 @@ def test_pages_mask_phones_and_show_no_credentials(tmp_path: Path) -> None:
     assert "79001234567" in _render.campaign_html(campaign, "waiting", "")
     assert shown_url("s3://key:secret@bucket/ledgers") == "s3://key:***@bucket/ledgers"
     assert shown_url("s3://aws_default@bucket/x") == "s3://aws_default@bucket/x"
+
+
+def test_a_summary_that_cannot_be_written_fails_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / INDEX_DIR).write_text("a file where the folder should be")
+    _send(tmp_path, "d", RUN, "send")  # neither the start nor the end raises
+    assert "campaign summary not updated" in caplog.text
+    assert CampaignSummaries(str(tmp_path)).keys() == []
