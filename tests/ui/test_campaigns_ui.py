@@ -170,7 +170,11 @@ def _metric(frame: Any, name: str) -> str:
 
 
 def test_campaigns_in_the_browser(
-    api_server: ApiServer, sharded_run: dict[str, Any], browser_page: Any, tmp_path: Path
+    api_server: ApiServer,
+    sharded_run: dict[str, Any],
+    failed_run: str,
+    browser_page: Any,
+    tmp_path: Path,
 ) -> None:
     page = browser_page
     page.goto(api_server.url + "/")
@@ -184,7 +188,12 @@ def test_campaigns_in_the_browser(
     page.wait_for_url(lambda url: url.endswith("/plugin/cascade_campaigns"), wait_until="commit")
     frame = page.frame_locator("iframe")
     frame.get_by_role("link", name=sharded_run["run_id"]).wait_for()
+    frame.get_by_role("link", name=failed_run).wait_for()
     shot(page, tmp_path, "ui-campaigns.png")
+    frame.locator("select[name=dag_id]").select_option(DAG)  # the filter by DAG
+    frame.get_by_role("button", name="Filter").click()
+    frame.get_by_text("1–1 of 1").wait_for()
+    assert frame.get_by_role("link", name=failed_run).count() == 0
     frame.get_by_role("link", name=sharded_run["run_id"]).click()
     frame.locator('[data-metric="recipients"]').wait_for()
     assert _metric(frame, "recipients") == f"{sharded_run['recipients']:,}"
