@@ -60,6 +60,7 @@ CONN_FIELDS: dict[str, Any] = {
 
 
 INTEGRATION = "Cascade"
+PLUGIN_CLASS = "airflow_provider_cascade.ui.plugin.CascadePlugin"
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -94,13 +95,16 @@ def get_provider_info() -> dict[str, Any]:
 
 
 def _plugins() -> dict[str, Any]:
-    """The campaigns UI plugin, listed on Airflow 3.1+ only (3.0 has no UI plugins)."""
-    from .ui._gate import ui_available
+    """The campaigns UI plugin, on Airflow 3.1+ (3.0 has no UI plugins). Airflow loads it from
+    the package's ``airflow.plugins`` entry point; a provider-info listing is read only with
+    ``[core] lazy_discover_providers = False``, and beside the entry point it would load the
+    plugin twice (an import error "already registered"), so it is listed only for an install
+    without the entry point."""
+    from .ui._gate import plugin_entry_point_installed, ui_available
 
-    if not ui_available():
+    if not ui_available() or plugin_entry_point_installed():
         return {}
-    plugin = "airflow_provider_cascade.ui.plugin.CascadePlugin"
-    return {"plugins": [{"name": "cascade", "plugin-class": plugin}]}
+    return {"plugins": [{"name": "cascade", "plugin-class": PLUGIN_CLASS}]}
 
 
 def _modules(kind: str) -> dict[str, Any]:

@@ -18,6 +18,15 @@ def ui_available(version: str | None = None) -> bool:
     return (major, minor) >= (3, 1)
 
 
+def plugin_entry_point_installed() -> bool:
+    """Whether this package's ``airflow.plugins`` entry point is installed (Airflow loads the
+    plugin from it)."""
+    from importlib.metadata import entry_points
+
+    return any(ep.value.startswith("airflow_provider_cascade.ui.plugin")
+               for ep in entry_points(group="airflow.plugins"))  # fmt: skip
+
+
 def ui_enabled() -> bool:
     from airflow.configuration import conf
 

@@ -4,6 +4,7 @@ off, the provider lists no plugin and the plugin class adds nothing, without err
 from __future__ import annotations
 
 import importlib
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -32,10 +33,34 @@ def test_the_ui_needs_airflow_3_1(version: str, shown: bool) -> None:
     assert _gate.ui_available(version) is shown
 
 
+def test_the_plugin_loads_once_from_its_entry_point() -> None:
+    """Airflow loads ``airflow.plugins`` entry points by default; a provider-info listing too
+    would load it a second time where lazy provider discovery is off."""
+    assert _gate.plugin_entry_point_installed()
+    assert "plugins" not in provider_info.get_provider_info()
+    code = ("from airflow import plugins_manager; p, e = plugins_manager._get_plugins(); "
+            "print([x.name for x in p].count('cascade'), len(e))")  # fmt: skip
+    for lazy in ("True", "False"):
+        env = {**os.environ, "AIRFLOW__CORE__LAZY_DISCOVER_PROVIDERS": lazy}
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, timeout=300, env=env)  # fmt: skip
+        assert out.stdout.split()[-2:] == ["1", "0"], (lazy, out.stdout[-500:])
+
+
+def test_without_its_entry_point_the_provider_info_lists_the_plugin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_gate, "plugin_entry_point_installed", lambda: False)
+    (listed,) = provider_info.get_provider_info()["plugins"]
+    assert listed == {"name": "cascade", "plugin-class": provider_info.PLUGIN_CLASS}
+    module, _, name = listed["plugin-class"].rpartition(".")
+    assert getattr(importlib.import_module(module), name) is plugin.CascadePlugin
+
+
 def test_on_airflow_3_0_the_provider_lists_no_plugin_and_links_nowhere(
     monkeypatch: pytest.MonkeyPatch, reloaded_plugin: None
 ) -> None:
-    assert provider_info.get_provider_info()["plugins"][0]["plugin-class"].endswith("CascadePlugin")
+    monkeypatch.setattr(_gate, "plugin_entry_point_installed", lambda: False)
     monkeypatch.setattr(airflow, "__version__", "3.0.6")
     info = provider_info.get_provider_info()
     assert "plugins" not in info
