@@ -123,3 +123,10 @@ def test_a_summary_that_cannot_be_written_fails_nothing(
     _send(tmp_path, "d", RUN, "send")  # neither the start nor the end raises
     assert "campaign summary not updated" in caplog.text
     assert CampaignSummaries(str(tmp_path)).keys() == []
+
+
+def test_pages_show_gateway_texts_as_text_not_markup(tmp_path: Path) -> None:
+    _send(tmp_path, "d", RUN, "send", first_errors=['79007654321: <img src=x onerror="alert(1)">'])
+    (campaign,) = CampaignSummaries(str(tmp_path)).of_run("d", RUN)
+    html = _render.campaign_html(campaign, "waiting", "")
+    assert "<img" not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
