@@ -60,6 +60,7 @@ CONN_FIELDS: dict[str, Any] = {
 
 
 INTEGRATION = "Cascade"
+PLUGIN_CLASS = "airflow_provider_cascade.ui.plugin.CascadePlugin"
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -88,7 +89,22 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [_modules("sensors")],
         "triggers": [_modules("triggers")],
         "notifications": ["airflow_provider_cascade.notifications.cascade.CascadeNotifier"],
+        "extra-links": ["airflow_provider_cascade.ui.links.CascadeCampaignLink"],
+        **_plugins(),
     }
+
+
+def _plugins() -> dict[str, Any]:
+    """The campaigns UI plugin, on Airflow 3.1+ (3.0 has no UI plugins). Airflow loads it from
+    the package's ``airflow.plugins`` entry point; a provider-info listing is read only with
+    ``[core] lazy_discover_providers = False``, and beside the entry point it would load the
+    plugin twice (an import error "already registered"), so it is listed only for an install
+    without the entry point."""
+    from .ui._gate import plugin_entry_point_installed, ui_available
+
+    if not ui_available() or plugin_entry_point_installed():
+        return {}
+    return {"plugins": [{"name": "cascade", "plugin-class": PLUGIN_CLASS}]}
 
 
 def _modules(kind: str) -> dict[str, Any]:

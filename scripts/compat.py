@@ -4,7 +4,8 @@ For each cell (Airflow release x Python) it makes a fresh virtualenv, installs t
 built wheel and ``apache-airflow==X`` (plus what a release needs to run today, see PINS),
 and runs the smoke tier:
 
-  imports   the provider's modules import (hooks, operators, sensors, triggers, notifications)
+  imports   the provider's modules import (hooks, operators, sensors, triggers, notifications,
+            the UI plugin: its pages on 3.1+, nothing on 3.0)
   providers ``airflow providers list`` shows the provider, ``airflow providers hooks`` the
             ``cascade`` connection type
   form      the connection form the release's UI gets (its ``HookMetaService``, what
@@ -81,6 +82,13 @@ import airflow_provider_cascade.notifications.cascade
 import airflow_provider_cascade.operators.cascade
 import airflow_provider_cascade.sensors.cascade
 import airflow_provider_cascade.triggers.cascade
+# the campaigns UI: present on 3.1+, with the auth names its app imports; absent on 3.0
+import airflow_provider_cascade.ui.plugin as ui_plugin
+from airflow_provider_cascade.ui._gate import ui_available
+assert bool(ui_plugin.CascadePlugin.fastapi_apps) == ui_available()
+if ui_available():
+    from airflow_provider_cascade.ui.app import create_app
+    create_app()
 print("ok")
 """
 

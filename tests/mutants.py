@@ -833,6 +833,42 @@ MUTANTS: list[Mutant] = [
         "        if False:\n",
         "tests/dagruns/test_failure_policy.py::test_max_failure_ratio",
     ),
+    # -- ledger/_campaigns.py and ui/: the campaigns pages ----------------------------------------
+    m(
+        "campaigns list: DAGs the user may not read listed",
+        L + "_campaigns.py",
+        "allowed = {d for d in {c[0] for c in groups} if readable(d)}",
+        "allowed = {c[0] for c in groups}",
+        "tests/ui/test_campaign_summaries.py::test_the_list_reads_only_summaries_newest_first_of_readable_dags",
+    ),
+    m(
+        "campaign page: sample phones shown whole with masking on",
+        P + "ui/_render.py",
+        "        head = shown_phone(head, masked)\n",
+        "        head = head\n",
+        "tests/ui/test_campaign_summaries.py::test_pages_mask_phones_and_show_no_credentials",
+    ),
+    m(
+        "campaign summaries: a cached s3 listing read",
+        L + "_campaigns.py",
+        "        self.folder.fs.invalidate_cache(self.folder.path)\n",
+        "        pass\n",
+        "tests/ui/test_campaign_summaries_s3.py",
+    ),
+    m(
+        "the wait keeps no campaign summary",
+        L + "_wait.py",
+        "        campaign_waited(self.ledger, progress.to_json())\n",
+        "",
+        "tests/ui/test_campaign_progress.py",
+    ),
+    m(
+        "final states by channel: channels never tried counted",
+        L + "_wait.py",
+        'if own and own != "send":',
+        "if own:",
+        "tests/ui/test_campaign_progress.py",
+    ),
 ]
 
 
@@ -866,7 +902,8 @@ def problems(root: pathlib.Path = ROOT) -> list[str]:
 
 
 # -- running ---------------------------------------------------------------------------------
-_COPY = ("airflow_provider_cascade", "tests", "example_dags", "docs", "pyproject.toml", "README.md")
+_COPY = ("airflow_provider_cascade", "tests", "benchmarks", "example_dags", "docs",
+         "pyproject.toml", "README.md")  # fmt: skip
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis", ".pytest_cache")
 TEST_TIMEOUT = 60  # seconds for one mutant's tests; a hang counts as killed, and is shown
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..gateway import CascadeError, MessageState, MessageStatus
+from ._campaigns import campaign_waited
 from ._records import Fate
 from ._store import REF_KEY, WAIT_DIR, Ledger, LedgerStorageUnavailable
 
@@ -40,6 +41,8 @@ class Progress:
     """Recipients sent, or perhaps sent, without an id to poll: never in ``total``, their
     cost unknown (the gateway reports prices only with a status)."""
     untracked_sample: list[str] = field(default_factory=list)
+    by_channel_state: dict[str, Counter[str]] = field(default_factory=dict)
+    """Final messages by each channel's own state; ``send`` (not sent on it) left out."""
 
     def merge(self, other: Progress) -> Progress:
         """Counts over several ledgers (the shards of one campaign)."""
@@ -50,6 +53,8 @@ class Progress:
         room = UNTRACKED_SAMPLE - len(self.untracked_sample)
         self.untracked_sample += other.untracked_sample[: max(room, 0)]
         self.by_state.update(other.by_state)
+        for channel, states in other.by_channel_state.items():
+            self.by_channel_state.setdefault(channel, Counter()).update(states)
         for channel, price in other.by_channel.items():
             self.by_channel[channel] = self.by_channel.get(channel, Decimal(0)) + price
         return self
@@ -64,6 +69,9 @@ class Progress:
             return
         self.final += 1
         self.by_state[state.status.value] += 1
+        for channel, own in state.channel_states.items():
+            if own and own != "send":
+                self.by_channel_state.setdefault(channel.value, Counter())[own] += 1
         for channel, price in state.prices.items():
             if price:
                 self.by_channel[channel.value] = (
@@ -76,17 +84,24 @@ class Progress:
                 "total": str(grand)}  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
+        channels = {c: dict(n) for c, n in self.by_channel_state.items()}
         return {"total": self.total, "final": self.final, "by_state": dict(self.by_state),
                 "price_totals": self.price_totals(), "untracked": self.untracked,
-                "untracked_sample": self.untracked_sample}  # fmt: skip
+                "untracked_sample": self.untracked_sample,
+                "by_channel_state": channels}  # fmt: skip
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Progress:
         by_channel = (data.get("price_totals") or {}).get("by_channel") or {}
-        return cls(int(data["total"]), int(data["final"]), 0, Counter(data.get("by_state") or {}),
-                   {c: Decimal(v) for c, v in by_channel.items()},
-                   int(data.get("untracked") or 0),
-                   [str(x) for x in data.get("untracked_sample") or []])  # fmt: skip
+        channels = data.get("by_channel_state") or {}
+        return cls(
+            total=int(data["total"]), final=int(data["final"]),
+            by_state=Counter(data.get("by_state") or {}),
+            by_channel={c: Decimal(v) for c, v in by_channel.items()},
+            untracked=int(data.get("untracked") or 0),
+            untracked_sample=[str(x) for x in data.get("untracked_sample") or []],
+            by_channel_state={c: Counter(n) for c, n in channels.items()},
+        )  # fmt: skip
 
 
 def _step(steps: Round, value: dict[str, MessageState] | None) -> tuple[bool, Any]:
@@ -169,6 +184,7 @@ class LedgerWatch:
             if ids and counts.done:
                 self._done[batch] = counts
         self.ledger.write_json(SUMMARY, progress.to_json())
+        campaign_waited(self.ledger, progress.to_json())
         return progress
 
     def poll(self, get_states: Callable[[list[str]], dict[str, MessageState]]) -> Progress:

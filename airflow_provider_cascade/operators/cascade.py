@@ -42,9 +42,11 @@ from ..ledger import (
     split_recipients_file,
     task_folder,
 )
+from ..ledger._campaigns import campaign_sent, campaign_started
 from ..ledger._files import file_identity, text_encoding
 from ..ledger._sources import Chunk, ClientIds, FileRows
 from ..triggers.cascade import CascadeMessageStateTrigger
+from ..ui.links import CascadeCampaignLink
 from ..waiting import (
     StatusWait,
     WaitSettings,
@@ -129,6 +131,7 @@ class _CascadeSendOperator(BaseOperator):
 
     ui_color = "#e4f0ff"
     returns_reference = False
+    operator_extra_links = (CascadeCampaignLink(),)
     allow_repeats = False
     """Send a phone listed twice in one message twice (the operators that take it say so)."""
     _reading: FileRows | None = None
@@ -233,7 +236,7 @@ class _CascadeSendOperator(BaseOperator):
             raise CascadeValidationError(
                 exc.field, mask_phones_in(exc.rule), exc.message_index
             ) from None
-        ledger = self._open_ledger(context)
+        ledger = self._open_ledger(context, planned)
         self._same_input(ledger, identity)
         self.log.info("Cascade send: %s", self._describe(planned, requests, variant, ledger))
         ti = context["ti"]
@@ -383,7 +386,7 @@ class _CascadeSendOperator(BaseOperator):
         return "messages as given"
 
     # -- the ledger -----------------------------------------------------------------------------
-    def _open_ledger(self, context: Context) -> Ledger:
+    def _open_ledger(self, context: Context, planned: int | None = None) -> Ledger:
         """The same ledger for every try of this task instance (the 3.3+ task state store keeps
         its location, so a changed setting cannot orphan it)."""
         store = context.get("task_state_store") if self.durable else None
@@ -407,6 +410,10 @@ class _CascadeSendOperator(BaseOperator):
         ledger.start(dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id,
                      map_index=getattr(ti, "map_index", -1),
                      variant=self.hook.settings.variant.value)  # fmt: skip
+        campaign_started(ledger, dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id,
+                         map_index=getattr(ti, "map_index", -1), planned=planned,
+                         variant=self.hook.settings.variant.value,
+                         mask_phones=self.masked())  # fmt: skip
         self._checkpoint(context, ledger, "sending", None)
         return ledger
 
@@ -424,9 +431,11 @@ class _CascadeSendOperator(BaseOperator):
     # -- the outcome --------------------------------------------------------------------------
     def report(self, context: Context, ledger: Ledger, totals: Totals) -> Any:
         counts = totals.counts()
-        ledger.write_json("summary.json", {**counts, "untracked_sample": totals.untracked_sample,
-                                           "id_reused_sample": totals.id_reused_sample,
-                                           "first_errors": totals.first_errors})  # fmt: skip
+        sent = {**counts, "untracked_sample": totals.untracked_sample,
+                "id_reused_sample": totals.id_reused_sample,
+                "first_errors": totals.first_errors, "mask_phones": self.masked()}  # fmt: skip
+        ledger.write_json("summary.json", sent)
+        campaign_sent(ledger, sent)
         self.log.info(
             "Cascade send done: %d recipients: %d accepted (%d already sent earlier), "
             "%d rejected, %d untracked; %d requests (%d recipients resent after a lost answer)",

@@ -21,6 +21,7 @@ from ..gateway.codec import comma_list
 from ..hooks.cascade import CascadeHook
 from ..ledger import is_reference
 from ..triggers.cascade import CascadeMessageStateTrigger
+from ..ui.links import CascadeCampaignLink
 from ..waiting import (
     LedgerWait,
     StatusWait,
@@ -74,6 +75,7 @@ class CascadeMessageStateSensor(BaseSensorOperator):
 
     template_fields: Sequence[str] = ("id_messages",)
     ui_color = "#f0e4ff"
+    operator_extra_links = (CascadeCampaignLink(),)
 
     def __init__(
         self,
