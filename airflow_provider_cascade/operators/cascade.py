@@ -451,16 +451,14 @@ class _CascadeSendOperator(BaseOperator):
         if totals.id_reused:
             self.log.warning(
                 "Cascade send: %d recipients were NOT messaged: their client_id_message was "
-                "already used by an earlier send (counted as rejected): %s%s", totals.id_reused,
-                ", ".join(totals.id_reused_sample),
-                " ..." if totals.id_reused > len(totals.id_reused_sample) else "",
+                "already used by an earlier send (counted as rejected): %s", totals.id_reused,
+                _listing(totals.id_reused_sample, totals.id_reused),
             )  # fmt: skip
         if totals.untracked:
             self.log.warning(
                 "Cascade send: %d recipients are UNTRACKED (sent, or perhaps sent, but the "
-                "gateway gave no id to poll; never resent): %s%s", totals.untracked,
-                ", ".join(totals.untracked_sample),
-                " ..." if totals.untracked > len(totals.untracked_sample) else "",
+                "gateway gave no id to poll; never resent): %s", totals.untracked,
+                _listing(totals.untracked_sample, totals.untracked),
             )  # fmt: skip
         context["ti"].xcom_push(
             key=SUMMARY_KEY,
@@ -739,6 +737,11 @@ def _guarded(
 
 def _shown(identity: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in identity.items() if k != "url")
+
+
+def _listing(sample: list[str], count: int) -> str:
+    """``a, b, c ...``: a sample, and whether there are more."""
+    return ", ".join(sample) + (" ..." if count > len(sample) else "")
 
 
 def _mask_totals(totals: Totals) -> None:

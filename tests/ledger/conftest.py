@@ -4,7 +4,11 @@ connection tells the provider the same window."""
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +53,21 @@ def record(folder: Path, batch: int, attempt: int, kind: str) -> list[dict[str, 
     """The lines of one record, parsed (the only one of that batch, attempt and kind)."""
     (path,) = (folder / "send").glob(f"{batch:07d}.{attempt:03d}.*.{kind}.jsonl")
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@contextmanager
+def emulator_in_a_process(*options: str) -> Iterator[str]:
+    """The emulator in a process of its own (its CLI ``options``); yields its URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_cascade.testing.cli", "--port", "0",
+         "--time-scale", "36000", *options],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    assert proc.stdout is not None
+    match = re.search(r"(http://\S+)", proc.stdout.readline())
+    assert match, "the emulator did not start"
+    try:
+        yield match.group(1)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

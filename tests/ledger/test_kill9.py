@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -21,6 +20,8 @@ import pytest
 
 from airflow_provider_cascade.ledger import Fate, Ledger
 
+from .conftest import emulator_in_a_process
+
 ROOT = Path(__file__).resolve().parents[2]
 N = 100_000
 WINDOW = 0.5
@@ -28,19 +29,8 @@ WINDOW = 0.5
 
 @pytest.fixture
 def emulator_url() -> Iterator[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_cascade.testing.cli", "--port", "0",
-         "--time-scale", "36000", "--repeat-window", str(WINDOW)],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    match = re.search(r"(http://\S+)", proc.stdout.readline())
-    assert match, "the emulator did not start"
-    try:
-        yield match.group(1)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with emulator_in_a_process("--repeat-window", str(WINDOW)) as url:
+        yield url
 
 
 def test_kill_minus_nine_three_times_then_resume(emulator_url: str, tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from collections import Counter
@@ -17,6 +16,7 @@ import pytest
 
 from airflow_provider_cascade.ledger import Fate, Ledger
 
+from .conftest import emulator_in_a_process
 from .test_kill9 import fetch, stats
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,20 +28,9 @@ WINDOW = 0.5
                 ids=lambda p: "-".join(p))  # fmt: skip
 def gateway(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     protocol, duplicate_answer = request.param
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_cascade.testing.cli", "--port", "0",
-         "--time-scale", "36000", "--repeat-window", str(WINDOW),
-         "--duplicate-answer", duplicate_answer],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    match = re.search(r"(http://\S+)", proc.stdout.readline())
-    assert match, "the emulator did not start"
-    try:
-        yield match.group(1), protocol
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    options = ("--repeat-window", str(WINDOW), "--duplicate-answer", duplicate_answer)
+    with emulator_in_a_process(*options) as url:
+        yield url, protocol
 
 
 def test_a_resumed_zombie_sends_nothing_and_nobody_is_messaged_twice(
