@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         if args.s3:
             with s3_ledger_root() as root:
                 for protocol, prefix in (("json", "73"), ("xml", "74")):
-                    run.ledger_send(url, n, prefix, protocol, root, where + ", ledger on S3")
+                    run.ledger_send(
+                        url, n, prefix, protocol, f"{root}/{protocol}", where + ", ledger on S3"
+                    )
     print(run.table())
     return run.ROWS
 
