@@ -18,15 +18,16 @@ T = TypeVar("T")
 
 @contextmanager
 def emulator_process(
-    time_scale: float = 36_000, repeat_window: float = 0.0, latency: float = 0.0
-) -> Iterator[str]:
+    time_scale: float = 36_000, repeat_window: float = 0.0, latency: float = 0.0,
+    *options: str,
+) -> Iterator[str]:  # fmt: skip
     """The emulator in a separate process, so its CPU does not share our GIL. The
     once-a-minute rule is off unless ``repeat_window`` (real seconds) is given; ``latency``:
     seconds each gateway call takes (a gateway across the internet)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "airflow_provider_cascade.testing.cli", "--port", "0",
          "--time-scale", str(time_scale), "--repeat-window", str(repeat_window),
-         "--latency", str(latency)],
+         "--latency", str(latency), *options],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert proc.stdout is not None

@@ -51,6 +51,10 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                     run.ledger_send(
                         url, n, prefix, protocol, f"{root}/{protocol}", where + ", ledger on S3"
                     )
+    extra = ("--extra-send-field", "route=7", "--extra-send-field", "operator=mts")
+    with emulator_process(36_000, 0.0, args.latency, *extra) as url:
+        run.ledger_send(url, n, "75", "json", where=where + ", ledger on local disk, every send "
+                        "row with two fields the document does not name")  # fmt: skip
     print(run.table())
     return run.ROWS
 

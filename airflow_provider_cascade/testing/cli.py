@@ -66,6 +66,10 @@ def parser() -> argparse.ArgumentParser:
         help="real seconds each gateway call takes before its answer (default 0; 0.05 is a "
         "gateway 50 ms away)",
     )  # fmt: skip
+    p.add_argument(
+        "--extra-send-field", metavar="NAME=VALUE", action="append", default=[],
+        help="a field every accepted send row carries besides the document's (repeatable)",
+    )  # fmt: skip
     p.add_argument("--bases", metavar="FILE", help="a JSON or CSV file of recipient bases")
     p.add_argument(
         "--example-bases", action="store_true",
@@ -91,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         repeat_window=args.repeat_window,
         duplicate_answer=args.duplicate_answer,
         latency=args.latency,
+        extra_send_fields=dict(item.split("=", 1) for item in args.extra_send_field),
     )
     if args.print_conn:
         conn = emulator.conn_dict(args.print_conn)

@@ -11,6 +11,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from airflow_provider_cascade.testing import cli
 from airflow_provider_cascade.testing.emulator import EXAMPLE_BASES, CascadeEmulator
 from tests.emulator._http import JSON, creds, post, post_json
@@ -97,3 +99,28 @@ def test_latency_holds_every_gateway_call_back_by_the_time_given() -> None:
         with urllib.request.urlopen(f"{url}/sendmessage.php?login=x&password=y") as r:
             r.read()
         assert clock.monotonic() - started >= 0.2
+
+
+def test_extra_send_fields_come_in_every_accepted_row_and_the_provider_reads_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A newer gateway's answer (fields the document does not name) reads as the usual one."""
+    import json as _json
+
+    import requests
+
+    from airflow_provider_cascade.gateway import SMS, Message
+    from airflow_provider_cascade.gateway.codec import HttpResponse
+    from airflow_provider_cascade.hooks.cascade import CascadeHook
+    from airflow_provider_cascade.testing.emulator import CascadeEmulator
+
+    with CascadeEmulator(extra_send_fields={"route": "7"}) as gw:
+        monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", _json.dumps(gw.conn_dict("json")))
+        codec = CascadeHook().client.codec
+        (batch,) = codec.send_batches([Message([SMS("Hi", "Shop")], ["79000000001"])])
+        r = batch.request
+        answer = requests.post(r.url, data=r.body, headers=dict(r.headers), timeout=10)
+        (row,) = answer.json()["message"][0]
+        assert row["route"] == "7"
+        (result,) = codec.parse_send(batch, HttpResponse(answer.status_code, answer.content))
+        assert result.accepted and result.id_message == row["id_message"]

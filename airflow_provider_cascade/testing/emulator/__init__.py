@@ -79,6 +79,7 @@ class CascadeEmulator:
         prices: dict[str, Decimal] | None = None,
         bases: dict[str, list[tuple[str, str]]] | None = None,
         latency: float = 0.0,
+        extra_send_fields: dict[str, str] | None = None,
     ) -> None:
         """The arguments the ``cascade-emulator`` options set, and what only Python sets.
 
@@ -98,6 +99,8 @@ class CascadeEmulator:
         :param bases: recipient bases, ``{base id: [(phone, name), ...]}``.
         :param latency: real seconds each gateway call takes before its answer (0: at once),
             to measure and test as a gateway across the internet behaves.
+        :param extra_send_fields: fields every accepted send row carries besides the
+            document's, as a newer gateway's answer might.
         """
         if repeat_window is None:
             repeat_window = scaled_repeat_window(time_scale)
@@ -106,6 +109,7 @@ class CascadeEmulator:
             repeat_window=repeat_window,
             duplicate_answer=duplicate_answer,
             latency=latency,
+            extra_send_fields=dict(extra_send_fields or {}),
         )
         if prices:
             behaviour.prices.update(prices)

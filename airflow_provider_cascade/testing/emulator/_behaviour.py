@@ -98,6 +98,9 @@ class Behaviour:
     #: real seconds every gateway call takes before it is answered: a gateway across the
     #: internet (a round trip of 50 ms is typical) rather than on this machine
     latency: float = 0.0
+    #: fields every accepted send row carries besides the document's (a newer gateway's), e.g.
+    #: ``{"route": "7"}``: a provider must read such answers as it reads the usual ones
+    extra_send_fields: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.duplicate_answer not in DUPLICATE_ANSWERS:

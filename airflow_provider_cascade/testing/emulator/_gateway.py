@@ -228,6 +228,7 @@ class Gateway:
             "phone": phone,
             "count_message": str(delivery.parts),
             **ids,
+            **self.behaviour.extra_send_fields,
         }
 
     def _deliver(
