@@ -21,9 +21,11 @@ from ..gateway import (
     CascadeValidationError,
     Message,
     Variant,
+    summarize,
 )
 from ..gateway._defaults import MAX_TRANSIENT_FAILURES, REPEAT_WINDOW
 from ..gateway._timefmt import zone
+from ..hooks import _metrics
 from ..hooks.cascade import CascadeHook
 from ..ledger import (
     Ledger,
@@ -38,7 +40,19 @@ from ..ledger import (
     split_recipients_file,
     task_folder,
 )
+from ..ledger._report import check_report_path
 from ..ledger._sources import Chunk
+from ..reporting import (
+    CampaignFacts,
+    announce,
+    facts_of_wait,
+    gateway_host,
+    masking_on,
+    push_report,
+    report_ledger_states,
+    send_fates,
+    wait_metrics,
+)
 from ..triggers.cascade import CascadeMessageStateTrigger
 from ..waiting import (
     StatusWait,
@@ -56,6 +70,12 @@ RESULTS_KEY = "send_results"
 SUMMARY_KEY = "send_summary"
 STATE_STORE_KEY = "cascade_ledger"
 Feed = Iterable[tuple[int, Message, Iterable[Any]]]
+
+
+def ledger_ti(context: Context) -> str:
+    """``dag_id.task_id``: a campaign's name when it has none."""
+    ti = context["ti"]
+    return f"{ti.dag_id}.{ti.task_id}"
 
 
 def run_key(context: Context) -> tuple[object, ...]:
@@ -113,6 +133,9 @@ class _CascadeSendOperator(BaseOperator):
         429, network, unreadable answer) before the wait fails.
     :param hook_params: keyword arguments for ``CascadeHook``, e.g.
         ``{"retry_limit": 5, "retry_delay": 2}``.
+    :param report_path: with ``wait_for_completion``, where to write the delivery report once
+        the wait ends (also when it times out): a path or object-storage URL ending in
+        ``.csv``, ``.csv.gz``, ``.jsonl`` or ``.parquet``; one row per recipient.
     """
 
     ui_color = "#e4f0ff"
@@ -133,6 +156,7 @@ class _CascadeSendOperator(BaseOperator):
         wait_timeout: timedelta | float = timedelta(hours=24),
         max_transient_failures: int = MAX_TRANSIENT_FAILURES,
         hook_params: dict[str, Any] | None = None,
+        report_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         if "retry_policy" not in kwargs and (policy := default_retry_policy()) is not None:
@@ -157,6 +181,12 @@ class _CascadeSendOperator(BaseOperator):
             if isinstance(wait_timeout, timedelta)
             else float(wait_timeout)
         )
+        if report_path is not None and not wait_for_completion:
+            raise CascadeValidationError(
+                "report_path", "needs wait_for_completion=True (the report holds final states)"
+            )
+        self.report_path = report_path
+        self._facts: CampaignFacts | None = None
 
     @cached_property
     def hook(self) -> CascadeHook:
@@ -172,6 +202,7 @@ class _CascadeSendOperator(BaseOperator):
 
     # -- the send -----------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
+        check_report_path(self.report_path)  # a bad extension or no pyarrow: fail before sending
         settings = self.hook.settings
         codec = self.hook.client.codec
         variant = settings.variant
@@ -264,6 +295,17 @@ class _CascadeSendOperator(BaseOperator):
     def _open_ledger(self, context: Context) -> Ledger:
         """The same ledger for every try of this task instance (the 3.3+ task state store keeps
         its location, so a changed setting cannot orphan it)."""
+        ledger = self._ledger_at(context)
+        ti = context["ti"]
+        ledger.start(dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id,
+                     map_index=getattr(ti, "map_index", -1),
+                     variant=self.hook.settings.variant.value,
+                     campaign=self.name_delivery or f"{ti.dag_id}.{ti.task_id}")  # fmt: skip
+        self._checkpoint(context, ledger, "sending", None)
+        return ledger
+
+    def _ledger_at(self, context: Context) -> Ledger:
+        """Where this task instance's ledger is (the state store's place first)."""
         store = context.get("task_state_store") if self.durable else None
         saved = store.get(STATE_STORE_KEY, None) if store is not None else None
         ti = context["ti"]
@@ -274,12 +316,7 @@ class _CascadeSendOperator(BaseOperator):
                 self.ledger or default_root(), ti.dag_id, ti.run_id, ti.task_id,
                 -1 if map_index is None else int(map_index),
             )  # fmt: skip
-        ledger = Ledger(str(url))
-        ledger.start(dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id,
-                     map_index=getattr(ti, "map_index", -1),
-                     variant=self.hook.settings.variant.value)  # fmt: skip
-        self._checkpoint(context, ledger, "sending", None)
-        return ledger
+        return Ledger(str(url))
 
     def _checkpoint(
         self, context: Context, ledger: Ledger, state: str, totals: Totals | None
@@ -320,6 +357,16 @@ class _CascadeSendOperator(BaseOperator):
             key=SUMMARY_KEY,
             value={**counts, "untracked_sample": totals.untracked_sample, "ledger": ledger.url},
         )
+        _metrics.recipients(counts)
+        self._facts = CampaignFacts(
+            campaign=self.name_delivery or f"{ledger_ti(context)}",
+            gateway=gateway_host(self.hook),
+            fates=send_fates(ledger),
+            ledgers=[ledger.url],
+            inputs=self.lineage_inputs(),
+            stop_bases=self.lineage_stop_bases(),
+        )
+        announce(context, self.outlets, self._facts)
         if not self.returns_reference:  # per recipient: inline sends only (they are small)
             context["ti"].xcom_push(key=RESULTS_KEY, value=list(_results(ledger)))
         self._apply_failure_policy(totals)
@@ -327,8 +374,27 @@ class _CascadeSendOperator(BaseOperator):
             return ledger.ref(**counts)
         ids = list(dict.fromkeys(totals.ids))
         if self.wait_for_completion and ids:
-            return self.wait(context, ids)
+            return self.wait(context, ids, ledger)
         return ids
+
+    # -- lineage ---------------------------------------------------------------------------
+    def lineage_inputs(self) -> list[str]:
+        """Files the send read (recipients or messages), for lineage."""
+        return []
+
+    def lineage_stop_bases(self) -> list[str]:
+        return []
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """The recipient or message file and stop-list bases in; the campaign out."""
+        from ..lineage import send_lineage
+
+        return send_lineage(self._facts)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        from ..lineage import send_lineage
+
+        return send_lineage(self._facts)
 
     def _apply_failure_policy(self, totals: Totals) -> None:
         if not totals.total or not totals.rejected:
@@ -341,7 +407,7 @@ class _CascadeSendOperator(BaseOperator):
             raise CascadeError(f"Cascade send failed for {totals.rejected}/{totals.total}: "
                                f"{'; '.join(totals.first_errors)}")  # fmt: skip
 
-    def wait(self, context: Context, ids: list[str]) -> list[str]:
+    def wait(self, context: Context, ids: list[str], ledger: Ledger | None = None) -> list[str]:
         """Wait for final states: one query here, then in the triggerer (``deferrable``) or in
         this worker; the policy is :mod:`airflow_provider_cascade.waiting`, as for the sensor."""
         settings = WaitSettings(
@@ -369,21 +435,55 @@ class _CascadeSendOperator(BaseOperator):
                     timeout=timedelta(seconds=self.wait_timeout + 120),
                 )
             if state.next_query_at() >= end:
+                self._waited(context, ledger, state.states, complete=False)
                 raise CascadeError(
                     f"messages were not all final before wait_timeout "
                     f"({self.wait_timeout:g} s): {describe_wait(state)}"
                 )
+        self._waited(context, ledger, state.states, complete=True)
         finish(context, state.states, self.log)
         return ids
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> list[str]:
         """The trigger's JSON event; failures are raised here, in the task, as typed errors.
         The event carries every id it waited for, in send order."""
-        if event.get("status") != "success":
-            raise CascadeError(f"waiting for Cascade messages ended with {describe_event(event)}")
         states = states_from_event(event)
+        if event.get("status") != "success":
+            if event.get("status") == "timeout":
+                self._waited(context, self._ledger_at(context), states, complete=False)
+            raise CascadeError(f"waiting for Cascade messages ended with {describe_event(event)}")
+        self._waited(context, self._ledger_at(context), states, complete=True)
         finish(context, states, self.log)
         return list(states)
+
+    def _waited(
+        self,
+        context: Context,
+        ledger: Ledger | None,
+        states: Mapping[str, Any],
+        *,
+        complete: bool,
+    ) -> None:
+        """The wait ended (or timed out): the report, then the summary for the outlets,
+        lineage and metrics."""
+        report = None
+        if self.report_path and ledger is not None:
+            report = report_ledger_states(
+                self.report_path, ledger, states, mask_phones=masking_on(self.hook),
+                complete=complete, log=self.log,
+            )  # fmt: skip
+            push_report(context, report)
+        summary = summarize(states)
+        facts = facts_of_wait(
+            self.hook, [ledger] if ledger is not None else [], summary.by_state,
+            summary.by_channel, report, campaign=self.name_delivery or ledger_ti(context),
+        )  # fmt: skip
+        if self._facts is not None:
+            facts.inputs, facts.stop_bases = self._facts.inputs, self._facts.stop_bases
+        self._facts = facts
+        announce(context, self.outlets, facts)
+        if complete:
+            wait_metrics(facts)
 
 
 class CascadeSendMessageOperator(_CascadeSendOperator):
@@ -411,7 +511,7 @@ class CascadeSendMessageOperator(_CascadeSendOperator):
 
     template_fields: Sequence[str] = (
         "messages", "channels", "phones", "recipients_file", "messages_file", "time_send",
-        "name_delivery", "ledger",
+        "name_delivery", "ledger", "report_path",
     )  # fmt: skip
 
     def __init__(
@@ -479,6 +579,9 @@ class CascadeSendMessageOperator(_CascadeSendOperator):
             return None
         return count_plain_phones(self.recipients_file)
 
+    def lineage_inputs(self) -> list[str]:
+        return [f for f in (self.recipients_file, self.messages_file) if f]
+
     def content_line(self) -> str:
         if self.channels is None:
             source = self.messages_file or "messages"
@@ -499,7 +602,7 @@ class CascadeSendBaseOperator(_CascadeSendOperator):
     """
 
     template_fields: Sequence[str] = (
-        "channels", "bases", "stop_bases", "time_send", "name_delivery", "ledger",
+        "channels", "bases", "stop_bases", "time_send", "name_delivery", "ledger", "report_path",
     )  # fmt: skip
 
     def __init__(
@@ -530,6 +633,11 @@ class CascadeSendBaseOperator(_CascadeSendOperator):
             time_send=self.time_send, name_delivery=self.name_delivery,
         )  # fmt: skip
         yield 0, message, ()
+
+    def lineage_stop_bases(self) -> list[str]:
+        stops = self.stop_bases
+        items = [stops] if isinstance(stops, (str, int)) else list(stops or ())
+        return [str(b) for b in items]
 
     def content_line(self) -> str:
         return f"bases {self.bases!r}, stop-lists {self.stop_bases!r}; " + _channels_line(
