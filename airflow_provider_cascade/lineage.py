@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.openlineage.facet import (
     Dataset,
+    OutputDataset,
     OutputStatisticsOutputDatasetFacet,
     RunFacet,
 )
@@ -44,28 +45,33 @@ class CascadeCampaignRunFacet(RunFacet):
         return SCHEMA_URL
 
 
-def file_dataset(url: str, facets: dict[str, Any] | None = None) -> Any:
+def file_dataset(url: str, rows: int | None = None) -> Any:
     """A file as OpenLineage names it: ``file`` + absolute path, or ``scheme://bucket`` + key
-    (no credentials, no Airflow connection id)."""
+    (no credentials, no Airflow connection id); with ``rows``, an output with its count."""
     if "://" not in url:
-        return Dataset(namespace="file", name=os.path.abspath(os.path.expanduser(url)),
-                       facets=facets or {})  # fmt: skip
-    parts = urlsplit(public_url(url))
-    if parts.scheme == "file":
-        return Dataset(namespace="file", name=parts.path, facets=facets or {})
-    bucket = parts.netloc.rsplit("@", 1)[-1]
-    return Dataset(namespace=f"{parts.scheme}://{bucket}", name=parts.path.lstrip("/"),
-                   facets=facets or {})  # fmt: skip
+        namespace, name = "file", os.path.abspath(os.path.expanduser(url))
+    else:
+        parts = urlsplit(public_url(url))
+        if parts.scheme == "file":
+            namespace, name = "file", parts.path
+        else:
+            namespace = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
+            name = parts.path.lstrip("/")
+    return _dataset(namespace, name, rows)
+
+
+def _dataset(namespace: str, name: str, rows: int | None) -> Any:
+    if rows is None:
+        return Dataset(namespace=namespace, name=name)
+    statistics = OutputStatisticsOutputDatasetFacet(rowCount=rows)
+    return OutputDataset(namespace=namespace, name=name,
+                         outputFacets={"outputStatistics": statistics})  # fmt: skip
 
 
 def campaign_dataset(facts: CampaignFacts, with_statistics: bool) -> Any:
-    facets: dict[str, Any] = {}
-    if with_statistics:
-        facets["outputStatistics"] = OutputStatisticsOutputDatasetFacet(
-            rowCount=int(facts.fates.get("accepted", 0))
-        )
-    return Dataset(namespace=f"cascade://{facts.gateway}", name=facts.campaign or "campaign",
-                   facets=facets)  # fmt: skip
+    """``cascade://<gateway host>``, named after the campaign; as an output, the accepted."""
+    rows = int(facts.fates.get("accepted", 0)) if with_statistics else None
+    return _dataset(f"cascade://{facts.gateway}", facts.campaign or "campaign", rows)
 
 
 def run_facet(facts: CampaignFacts) -> Any:
@@ -103,16 +109,7 @@ def wait_lineage(facts: CampaignFacts | None) -> Any:
         return OperatorLineage()
     outputs = []
     if facts.report is not None:
-        outputs.append(
-            file_dataset(
-                facts.report.url,
-                {
-                    "outputStatistics": OutputStatisticsOutputDatasetFacet(
-                        rowCount=facts.report.rows
-                    )
-                },
-            )
-        )
+        outputs.append(file_dataset(facts.report.url, facts.report.rows))
     return OperatorLineage(
         inputs=[campaign_dataset(facts, with_statistics=False)],
         outputs=outputs,

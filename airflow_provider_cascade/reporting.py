@@ -89,7 +89,8 @@ class CampaignFacts:
 def send_fates(ledger: Ledger) -> Counter[str]:
     """Counts by fate from a send's summary (written when its send ended)."""
     data = ledger.read_json("summary.json") or {}
-    return Counter({k: int(data.get(k) or 0) for k in ("accepted", "rejected", "untracked")})
+    counts = {k: int(data.get(k) or 0) for k in ("accepted", "rejected", "untracked")}
+    return Counter({k: v for k, v in counts.items() if v})
 
 
 def facts_of_wait(

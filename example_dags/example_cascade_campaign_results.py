@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import csv
 import os
+from datetime import datetime, timedelta
+from datetime import time as dtime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pendulum
 from airflow.sdk import DAG, Asset, task
@@ -32,10 +35,11 @@ def not_final_by_six() -> Any:
         from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
     except ImportError:
         return None
-    six_pm = pendulum.today("Europe/Moscow").at(18)
+    moscow = ZoneInfo("Europe/Moscow")
+    six_pm = datetime.combine(datetime.now(moscow).date(), dtime(18), tzinfo=moscow)
     return DeadlineAlert(
         reference=DeadlineReference.FIXED_DATETIME(six_pm),
-        interval=pendulum.duration(0),
+        interval=timedelta(0),
         callback=AsyncCallback(
             CascadeNotifier,
             kwargs={"phones": ["79000000001"], "text": "Winter sale: campaign not final by 18:00"},
@@ -92,10 +96,14 @@ with DAG(
             count = len(rows)
             cost = sum((Decimal(r["price_total"]) for r in rows if r["price_total"]), Decimal(0))
         else:
-            count, total = duckdb.sql(
-                f"select count(*), sum(price_total) from read_csv_auto('{report}', "
-                "types={'price_total': 'DECIMAL(20,6)'})"
-            ).fetchone()
+            count, total = (
+                duckdb.connect()
+                .execute(
+                    f"select count(*), sum(price_total) from read_csv_auto('{report}', "
+                    "types={'price_total': 'DECIMAL(20,6)'})"
+                )
+                .fetchone()
+            )
             cost = Decimal(str(total or 0))
         print(f"{extra['campaign']}: {count} recipients, cost {cost}, fates {extra['fates']}")
         return {"rows": count, "cost_total": str(cost.normalize()), "extra": extra}

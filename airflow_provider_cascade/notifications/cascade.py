@@ -104,6 +104,7 @@ def _alert_key(context: Any) -> tuple[Any, ...]:
             getattr(ti, "try_number", None),
         )
     run = context.get("dag_run")
+
     def get(key: str) -> Any:
         return run.get(key) if isinstance(run, dict) else getattr(run, key, None)
 

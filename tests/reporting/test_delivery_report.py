@@ -105,7 +105,8 @@ def test_a_campaign_of_100000_reports_every_recipient_with_the_sensors_price_tot
             f"select distinct error from {source} where fate = 'rejected'").fetchall()  # fmt: skip
         assert errors == [("Номер телефона присутствует в стоп-листе.",)]
         unfinal = db.execute(
-            f"select count(*) from {source} where fate = 'accepted' and not final").fetchone()
+            f"select count(*) from {source} where fate = 'accepted' and not final"
+        ).fetchone()
         assert unfinal == (0,)
     summary = xcom(dr, "wait", "delivery_report")
     assert summary["rows"] == n and summary["complete"] is True
