@@ -2,24 +2,20 @@
 that writes the delivery report (one row per recipient, exact prices) and announces the
 campaign on an asset; a second DAG, scheduled on that asset, loads the report (with DuckDB
 when it is installed, else the csv module) and reads the summary from the asset event's
-``extra``. On Airflow 3.1+ the campaign also has a deadline alert: "campaign not final by
-18:00" reaches on-call people through the cascade."""
+``extra``. (A deadline alert "campaign not final by 18:00" through ``CascadeNotifier``:
+docs/after-the-campaign.md.)"""
 
 from __future__ import annotations
 
 import csv
 import os
-from datetime import datetime, timedelta
-from datetime import time as dtime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pendulum
 from airflow.sdk import DAG, Asset, task
 
-from airflow_provider_cascade.notifications.cascade import CascadeNotifier
 from airflow_provider_cascade.operators.cascade import CascadeSendMessageOperator
 from airflow_provider_cascade.sensors.cascade import CascadeMessageStateSensor
 
@@ -29,32 +25,12 @@ CAMPAIGN_RESULTS = Asset("cascade://campaigns/winter-sale")
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 
 
-def not_final_by_six() -> Any:
-    """A deadline alert where Airflow has them (3.1+); None before."""
-    try:
-        from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
-    except ImportError:
-        return None
-    moscow = ZoneInfo("Europe/Moscow")
-    six_pm = datetime.combine(datetime.now(moscow).date(), dtime(18), tzinfo=moscow)
-    return DeadlineAlert(
-        reference=DeadlineReference.FIXED_DATETIME(six_pm),
-        interval=timedelta(0),
-        callback=AsyncCallback(
-            CascadeNotifier,
-            kwargs={"phones": ["79000000001"], "text": "Winter sale: campaign not final by 18:00"},
-        ),
-    )
-
-
-deadline = not_final_by_six()
 with DAG(
     dag_id="example_cascade_campaign_results",
     schedule=None,
     start_date=START,
     catchup=False,
     tags=["example", "cascade"],
-    **({"deadline": deadline} if deadline is not None else {}),
 ) as dag:
     sent = CascadeSendMessageOperator(
         task_id="send",
