@@ -31,6 +31,8 @@ class CascadeNotifier(BaseNotifier):
     :param sender: the sender name for Viber and SMS.
     :param template_id: the VK template's id; required when ``channels`` has ``vk``.
     :param cascade_conn_id: the ``cascade`` connection.
+    :param context: the context an awaited notifier (a deadline alert) renders and alerts
+        with; callbacks pass theirs when they call it.
     """
 
     template_fields: Sequence[str] = ("phones", "text", "channels", "sender")
