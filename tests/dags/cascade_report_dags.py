@@ -45,3 +45,14 @@ with DAG("cascade_report_timeout", schedule=None, start_date=START, catchup=Fals
         task_id="wait", id_messages=sent.output, poke_interval=0, timeout=3,
         report_path="{{ dag_run.conf['report'] }}",
     )  # fmt: skip
+
+with DAG(
+    "cascade_report_timeout_deferred", schedule=None, start_date=START, catchup=False
+) as late_deferred_dag:
+    sent = CascadeSendMessageOperator(
+        task_id="send", channels=CHANNELS, recipients_file="{{ dag_run.conf['recipients'] }}"
+    )
+    CascadeMessageStateSensor(
+        task_id="wait", id_messages=sent.output, poke_interval=0, timeout=3, deferrable=True,
+        report_path="{{ dag_run.conf['report'] }}",
+    )  # fmt: skip

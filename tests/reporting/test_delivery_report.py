@@ -144,14 +144,15 @@ def test_an_inline_send_that_waits_reports_its_recipients(
     assert extra["cost_total"] == totals["total"] and extra["fates"] == {"accepted": 20}
 
 
+@pytest.mark.parametrize("dag_id", ["cascade_report_timeout", "cascade_report_timeout_deferred"])
 def test_a_wait_that_times_out_writes_the_states_known_so_far_and_says_so(
-    env: CascadeEmulator, tmp_path: Path
+    env: CascadeEmulator, tmp_path: Path, dag_id: str
 ) -> None:
     env.set_time_scale(1)  # a cascade of real minutes: nothing final before the timeout
     recipients = tmp_path / "r.csv"
     recipients.write_text("phone\n" + "\n".join(f"7956{i:07d}" for i in range(30)) + "\n")
     report = tmp_path / "late.csv.gz"
-    dr = run_dag(FILE, "cascade_report_timeout", recipients=str(recipients), report=str(report))
+    dr = run_dag(FILE, dag_id, recipients=str(recipients), report=str(report))
     assert task_states(dr)["wait"] == "failed"
     with gzip.open(report, "rt", newline="") as f:
         rows = list(csv.DictReader(f))
