@@ -267,7 +267,10 @@ def _open_writer(fmt: str, raw: BinaryIO, complete: bool) -> _Writer:
     if fmt == ".jsonl":
         return _JsonLinesWriter(raw)
     if fmt == ".csv.gz":
-        return _CsvWriter(cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0)), owns=True)
+        return _CsvWriter(
+            cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=6)),
+            owns=True,
+        )
     return _CsvWriter(raw)
 
 

@@ -375,6 +375,8 @@ class _CascadeSendOperator(BaseOperator):
         ids = list(dict.fromkeys(totals.ids))
         if self.wait_for_completion and ids:
             return self.wait(context, ids, ledger)
+        if self.wait_for_completion:  # nothing accepted: the report still names everyone
+            self._waited(context, ledger, {}, complete=True)
         return ids
 
     # -- lineage ---------------------------------------------------------------------------

@@ -56,3 +56,14 @@ with DAG(
         task_id="wait", id_messages=sent.output, poke_interval=0, timeout=3, deferrable=True,
         report_path="{{ dag_run.conf['report'] }}",
     )  # fmt: skip
+
+with DAG(
+    "cascade_report_none_accepted", schedule=None, start_date=START, catchup=False
+) as none_dag:
+    CascadeSendMessageOperator(
+        task_id="send", max_failure_ratio=1.0, wait_for_completion=True,
+        messages=[{"send_sms": 1, "sender_sms": "Shop", "text_sms": "Sale",
+                   "phones": [{"phone": f"7957{i:07d}"} for i in range(4)],
+                   "stop_base": ["9002"]}],
+        report_path="{{ dag_run.conf['report'] }}",
+    )  # fmt: skip

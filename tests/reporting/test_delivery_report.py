@@ -195,3 +195,16 @@ def test_parquet_without_pyarrow_names_the_extra(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(CascadeReportError, match=r"airflow-provider-cascade\[parquet\]"):
         check_report_path("/tmp/r.parquet")
     check_report_path("/tmp/r.csv")  # the other formats need nothing
+
+
+def test_a_send_that_waits_but_had_nothing_accepted_still_reports_everyone(
+    env: CascadeEmulator, tmp_path: Path
+) -> None:
+    env.add_base("9002", [(f"7957{i:07d}", "") for i in range(4)])
+    report = tmp_path / "none.csv"
+    dr = run_dag(FILE, "cascade_report_none_accepted", report=str(report))
+    assert str(dr.state) == "success", task_states(dr)
+    rows = list(csv.DictReader(report.read_text().splitlines()))
+    assert [(r["phone"], r["fate"], r["final"]) for r in rows] == [
+        (f"7957{i:07d}", "rejected", "") for i in range(4)
+    ]
