@@ -6,7 +6,10 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, Asset
 
-from airflow_provider_cascade.operators.cascade import CascadeSendMessageOperator
+from airflow_provider_cascade.operators.cascade import (
+    CascadeSendMessageOperator,
+    CascadeSplitRecipientsOperator,
+)
 from airflow_provider_cascade.sensors.cascade import CascadeMessageStateSensor
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
@@ -65,5 +68,17 @@ with DAG(
         messages=[{"send_sms": 1, "sender_sms": "Shop", "text_sms": "Sale",
                    "phones": [{"phone": f"7957{i:07d}"} for i in range(4)],
                    "stop_base": ["9002"]}],
+        report_path="{{ dag_run.conf['report'] }}",
+    )  # fmt: skip
+
+with DAG("cascade_report_shards", schedule=None, start_date=START, catchup=False) as shards_dag:
+    split = CascadeSplitRecipientsOperator(
+        task_id="split", recipients_file="{{ dag_run.conf['recipients'] }}", shards=3
+    )
+    shard_sends = CascadeSendMessageOperator.partial(task_id="send", channels=CHANNELS).expand(
+        recipients_file=split.output
+    )
+    CascadeMessageStateSensor(
+        task_id="wait", id_messages=shard_sends.output, poke_interval=0, timeout=300,
         report_path="{{ dag_run.conf['report'] }}",
     )  # fmt: skip

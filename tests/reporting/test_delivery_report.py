@@ -208,3 +208,20 @@ def test_a_send_that_waits_but_had_nothing_accepted_still_reports_everyone(
     assert [(r["phone"], r["fate"], r["final"]) for r in rows] == [
         (f"7957{i:07d}", "rejected", "") for i in range(4)
     ]
+
+
+def test_a_wait_on_mapped_shards_reports_every_shards_recipients_once(
+    env: CascadeEmulator, tmp_path: Path
+) -> None:
+    phones = [f"7958{i:07d}" for i in range(90)]
+    recipients = tmp_path / "r.csv"
+    recipients.write_text("phone\n" + "\n".join(phones) + "\n")
+    report = tmp_path / "shards.jsonl"
+    dr = run_dag(FILE, "cascade_report_shards", recipients=str(recipients), report=str(report))
+    assert str(dr.state) == "success", task_states(dr)
+    rows = [json.loads(x) for x in report.read_text().splitlines()]
+    assert sorted(r["phone"] for r in rows) == phones
+    assert {r["map_index"] for r in rows} == {0, 1, 2} and {r["task_id"] for r in rows} == {"send"}
+    assert all(r["final"] for r in rows)
+    totals = xcom(dr, "wait", "price_totals")
+    assert sum(Decimal(r["price_total"]) for r in rows) == Decimal(totals["total"])
