@@ -19,15 +19,18 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, BinaryIO, Protocol, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from ..gateway import CascadeError, CascadeValidationError, MessageState
 from ..gateway._channels import Channel
 from ..gateway._privacy import shown_phone
 from ..gateway._wire import redact_url
-from ._records import BatchRecord, Fate, Row
+from ._records import BatchRecord, Fate
 from ._store import Ledger, storage_path
+
+if TYPE_CHECKING:
+    from ._records import Row
 
 COLUMNS = (
     "dag_id", "run_id", "task_id", "map_index", "campaign", "phone", "client_id_message",
@@ -166,8 +169,10 @@ def _batch_rows(
             for phone, member in row.members:
                 yield _of(head, phone, None, member, states, masked)
             continue
-        if row is None:
-            row = Row(Fate.UNSENT)
+        if row is None:  # planned, never answered by a try: its fate says why
+            shown = None if entry.phone is None else shown_phone(entry.phone, masked)
+            yield _row(head, shown, entry.cid, None, record.fate(i).value, None, None)
+            continue
         yield _of(head, entry.phone, entry.cid, row, states, masked)
 
 
