@@ -47,6 +47,9 @@ _CHANNELS = (Channel.SMS, Channel.VIBER, Channel.WHATSAPP, Channel.VK)
 _DELIVERED = frozenset({"deliver", "read", "link", "unsubscribe"})
 _CASCADE_ORDER = (Channel.VIBER, Channel.WHATSAPP, Channel.VK, Channel.SMS)
 
+_FINAL = COLUMNS.index("final")
+_PRICES = range(COLUMNS.index("price_sms"), COLUMNS.index("price_total") + 1)
+_BOOLS = {True: "true", False: "false", None: None}
 ReportRow = tuple[Any, ...]
 """Values in ``COLUMNS`` order: str, int, bool, Decimal or None."""
 StatesOf = Callable[[int], Mapping[str, MessageState]]
@@ -297,19 +300,17 @@ class _CsvWriter:
         self._csv.writerow(COLUMNS)
 
     def write(self, rows: list[ReportRow]) -> None:
-        self._csv.writerows(
-            [
-                [
-                    ""
-                    if v is None
-                    else ("true" if v else "false")
-                    if v is True or v is False
-                    else _text(v)
-                    for v in row
-                ]
-                for row in rows
-            ]
-        )
+        """Only the columns csv would write otherwise are converted (None is written empty,
+        a time as ``YYYY-MM-DD hh:mm:ss`` already): a million rows per report."""
+        out = []
+        for row in rows:
+            values = list(row)
+            values[_FINAL] = _BOOLS[values[_FINAL]]
+            for j in _PRICES:
+                if values[j] is not None:
+                    values[j] = format(values[j], "f")
+            out.append(values)
+        self._csv.writerows(out)
 
     def close(self) -> None:
         self._text.flush()
