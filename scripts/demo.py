@@ -24,6 +24,7 @@ EXAMPLES = [
     ("example_cascade_personalised_batch.py", "example_cascade_personalised_batch"),
     ("example_cascade_base_campaign.py", "example_cascade_base_campaign"),
     ("example_cascade_sharded_campaign.py", "example_cascade_sharded_campaign"),
+    ("example_cascade_campaign_results.py", "example_cascade_campaign_results"),
 ]
 
 

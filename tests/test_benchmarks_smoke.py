@@ -58,3 +58,13 @@ def test_campaign_at_scale_measures_a_real_dag_run() -> None:
     # 30x the recipients, about the same bytes (ids and states live in the ledger, not XCom)
     assert abs(large["db_bytes"] - small["db_bytes"]) < 200, (small["db_bytes"], large["db_bytes"])
     assert large["ledger_mib"] > small["ledger_mib"]
+
+
+def test_report_memory_measures_each_format() -> None:
+    from benchmarks import report_memory
+
+    rows = report_memory.main(["--sizes", "2000", "--formats", "csv,parquet"])
+    assert [(r["recipients"], r["format"], r["rows"]) for r in rows] == [
+        (2000, "csv", 2000), (2000, "parquet", 2000)
+    ]  # fmt: skip
+    assert all(r["bytes"] > 0 and r["peak_over_mib"] >= 0 for r in rows)

@@ -22,6 +22,7 @@ from ..gateway import (
     SendResult,
 )
 from ..gateway.codec import make_codec
+from . import _metrics
 from .connection import ConnectionSettings, connection_settings, retry_policy
 
 
@@ -42,6 +43,53 @@ def _settings_of(conn: Any) -> ConnectionSettings:
         password=conn.password,
         extra=extra,
     )
+
+
+def _kind(resend: bool) -> str:
+    """Clients resend only read-only status queries; sends never."""
+    return "status" if resend else "send"
+
+
+class _MeteredClient(CascadeClient):
+    """The blocking client, its requests and refusals counted in Airflow's metrics."""
+
+    def _fetch(self, request: Any, *, resend: bool, on_sent: Any = None) -> Any:
+        started, ok = time.monotonic(), False
+        try:
+            response = super()._fetch(request, resend=resend, on_sent=on_sent)
+            ok = True
+            return response
+        finally:
+            _metrics.request(
+                self.codec.variant.value, _kind(resend), time.monotonic() - started, ok
+            )
+
+    def get_states(self, id_messages: Iterable[str | int]) -> dict[str, MessageState]:
+        asked = list(dict.fromkeys(str(i) for i in id_messages))
+        got = super().get_states(asked)
+        _metrics.incr(_metrics.REFUSALS, sum(1 for i in asked if i not in got), kind="status")
+        return got
+
+
+class _MeteredAsyncClient(AsyncCascadeClient):
+    """The asyncio client, its requests and refusals counted in Airflow's metrics."""
+
+    async def _fetch(self, request: Any, *, resend: bool) -> Any:
+        started, ok = time.monotonic(), False
+        try:
+            response = await super()._fetch(request, resend=resend)
+            ok = True
+            return response
+        finally:
+            _metrics.request(
+                self.codec.variant.value, _kind(resend), time.monotonic() - started, ok
+            )
+
+    async def get_states(self, id_messages: Iterable[str | int]) -> dict[str, MessageState]:
+        asked = list(dict.fromkeys(str(i) for i in id_messages))
+        got = await super().get_states(asked)
+        _metrics.incr(_metrics.REFUSALS, sum(1 for i in asked if i not in got), kind="status")
+        return got
 
 
 class CascadeHook(BaseHook):
@@ -120,7 +168,7 @@ class CascadeHook(BaseHook):
     @cached_property
     def client(self) -> CascadeClient:
         s = self.settings
-        return CascadeClient(
+        return _MeteredClient(
             make_codec(s.variant, s.codec),
             timeout=(s.connect_timeout, s.timeout),
             deadline=s.deadline,
@@ -175,7 +223,7 @@ class CascadeHook(BaseHook):
         ``shared_pool`` reuses one HTTP connection pool per event loop (the trigger does).
         """
         s = await self.aget_settings()
-        return AsyncCascadeClient(
+        return _MeteredAsyncClient(
             make_codec(s.variant, s.codec),
             timeout=(s.connect_timeout, s.timeout),
             deadline=s.deadline,

@@ -22,11 +22,13 @@ from ..gateway import (
     CascadeWaitTimeout,
     Message,
     Variant,
+    summarize,
 )
 from ..gateway._defaults import MAX_TRANSIENT_FAILURES, REPEAT_WINDOW
 from ..gateway._privacy import mask_phones_in, shown_phone
 from ..gateway._timefmt import zone
 from ..gateway.codec import redact_url
+from ..hooks import _metrics
 from ..hooks.cascade import CascadeHook
 from ..ledger import (
     Ledger,
@@ -44,7 +46,19 @@ from ..ledger import (
 )
 from ..ledger._campaigns import campaign_sent, campaign_started
 from ..ledger._files import file_identity, text_encoding
+from ..ledger._report import check_report_path
 from ..ledger._sources import Chunk, ClientIds, FileRows
+from ..reporting import (
+    CampaignFacts,
+    announce,
+    facts_of_wait,
+    gateway_host,
+    masking_on,
+    push_report,
+    report_ledger_states,
+    send_fates,
+    wait_metrics,
+)
 from ..triggers.cascade import CascadeMessageStateTrigger
 from ..ui.links import CascadeCampaignLink
 from ..waiting import (
@@ -65,6 +79,12 @@ STATE_STORE_KEY = "cascade_ledger"
 INPUT_KEY = "input.json"
 """The input file's identity, in the ledger folder from the first try on."""
 Feed = Iterable[tuple[int, Message, Iterable[Any]]]
+
+
+def ledger_ti(context: Context) -> str:
+    """``dag_id.task_id``: a campaign's name when it has none."""
+    ti = context["ti"]
+    return f"{ti.dag_id}.{ti.task_id}"
 
 
 def run_key(context: Context) -> tuple[object, ...]:
@@ -127,6 +147,9 @@ class _CascadeSendOperator(BaseOperator):
     :param mask_phones: show phones as ``79*****0001`` in this task's log, its XCom
         ``send_summary``, ``summary.json`` and its error texts; None: the connection's
         ``mask_phones`` extra.
+    :param report_path: with ``wait_for_completion``, where to write the delivery report once
+        the wait ends (also when it times out): a path or object-storage URL ending in
+        ``.csv``, ``.csv.gz``, ``.jsonl`` or ``.parquet``; one row per recipient.
     """
 
     ui_color = "#e4f0ff"
@@ -155,6 +178,7 @@ class _CascadeSendOperator(BaseOperator):
         max_transient_failures: int = MAX_TRANSIENT_FAILURES,
         hook_params: dict[str, Any] | None = None,
         mask_phones: bool | None = None,
+        report_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         if "retry_policy" not in kwargs and (policy := default_retry_policy()) is not None:
@@ -180,6 +204,12 @@ class _CascadeSendOperator(BaseOperator):
             if isinstance(wait_timeout, timedelta)
             else float(wait_timeout)
         )
+        if report_path is not None and not wait_for_completion:
+            raise CascadeValidationError(
+                "report_path", "needs wait_for_completion=True (the report holds final states)"
+            )
+        self.report_path = report_path
+        self._facts: CampaignFacts | None = None
 
     @cached_property
     def hook(self) -> CascadeHook:
@@ -204,6 +234,7 @@ class _CascadeSendOperator(BaseOperator):
 
     # -- the send -----------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
+        check_report_path(self.report_path)  # a bad extension or no pyarrow: fail before sending
         settings = self.hook.settings
         codec = self.hook.client.codec
         variant = settings.variant
@@ -389,6 +420,21 @@ class _CascadeSendOperator(BaseOperator):
     def _open_ledger(self, context: Context, planned: int | None = None) -> Ledger:
         """The same ledger for every try of this task instance (the 3.3+ task state store keeps
         its location, so a changed setting cannot orphan it)."""
+        ledger = self._ledger_at(context)
+        ti = context["ti"]
+        ledger.start(dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id,
+                     map_index=getattr(ti, "map_index", -1),
+                     variant=self.hook.settings.variant.value,
+                     campaign=self.name_delivery or f"{ti.dag_id}.{ti.task_id}")  # fmt: skip
+        campaign_started(ledger, dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id,
+                         map_index=getattr(ti, "map_index", -1), planned=planned,
+                         variant=self.hook.settings.variant.value,
+                         mask_phones=self.masked())  # fmt: skip
+        self._checkpoint(context, ledger, "sending", None)
+        return ledger
+
+    def _ledger_at(self, context: Context) -> Ledger:
+        """Where this task instance's ledger is (the state store's place first)."""
         store = context.get("task_state_store") if self.durable else None
         saved = store.get(STATE_STORE_KEY, None) if store is not None else None
         ti = context["ti"]
@@ -406,16 +452,7 @@ class _CascadeSendOperator(BaseOperator):
                 "reference this task returns would carry them into XCom: name an Airflow "
                 "connection instead (s3://<conn_id>@bucket/path)",
             )
-        ledger = Ledger(str(url))
-        ledger.start(dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id,
-                     map_index=getattr(ti, "map_index", -1),
-                     variant=self.hook.settings.variant.value)  # fmt: skip
-        campaign_started(ledger, dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id,
-                         map_index=getattr(ti, "map_index", -1), planned=planned,
-                         variant=self.hook.settings.variant.value,
-                         mask_phones=self.masked())  # fmt: skip
-        self._checkpoint(context, ledger, "sending", None)
-        return ledger
+        return Ledger(str(url))
 
     def _checkpoint(
         self, context: Context, ledger: Ledger, state: str, totals: Totals | None
@@ -468,6 +505,16 @@ class _CascadeSendOperator(BaseOperator):
                 "ledger": redact_url(ledger.url),
             },
         )
+        _metrics.recipients(counts)
+        self._facts = CampaignFacts(
+            campaign=self.name_delivery or f"{ledger_ti(context)}",
+            gateway=gateway_host(self.hook),
+            fates=send_fates(ledger),
+            ledgers=[ledger.url],
+            inputs=self.lineage_inputs(),
+            stop_bases=self.lineage_stop_bases(),
+        )
+        announce(context, self.outlets, self._facts)
         if not self.returns_reference:  # per recipient: inline sends only (they are small)
             context["ti"].xcom_push(key=RESULTS_KEY, value=totals.results())
         self._apply_failure_policy(totals)
@@ -475,8 +522,29 @@ class _CascadeSendOperator(BaseOperator):
             return ledger.ref(**counts)
         ids = list(dict.fromkeys(totals.ids))
         if self.wait_for_completion and ids:
-            return self.wait(context, ids)
+            return self.wait(context, ids, ledger)
+        if self.wait_for_completion:  # nothing accepted: the report still names everyone
+            self._waited(context, ledger, {}, complete=True)
         return ids
+
+    # -- lineage ---------------------------------------------------------------------------
+    def lineage_inputs(self) -> list[str]:
+        """Files the send read (recipients or messages), for lineage."""
+        return []
+
+    def lineage_stop_bases(self) -> list[str]:
+        return []
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """The recipient or message file and stop-list bases in; the campaign out."""
+        from ..lineage import send_lineage
+
+        return send_lineage(self._facts)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        from ..lineage import send_lineage
+
+        return send_lineage(self._facts)
 
     def _apply_failure_policy(self, totals: Totals) -> None:
         if not totals.total or not totals.rejected:
@@ -488,7 +556,7 @@ class _CascadeSendOperator(BaseOperator):
         ):
             raise CascadeSendRejected(totals.rejected, totals.total, totals.first_errors)
 
-    def wait(self, context: Context, ids: list[str]) -> list[str]:
+    def wait(self, context: Context, ids: list[str], ledger: Ledger | None = None) -> list[str]:
         """Wait for final states: one query here, then in the triggerer (``deferrable``) or in
         this worker; the policy is :mod:`airflow_provider_cascade.waiting`, as for the sensor."""
         settings = WaitSettings(
@@ -516,23 +584,57 @@ class _CascadeSendOperator(BaseOperator):
                     timeout=timedelta(seconds=self.wait_timeout + 120),
                 )
             if state.next_query_at() >= end:
+                self._waited(context, ledger, state.states, complete=False)
                 raise CascadeWaitTimeout(
                     f"messages were not all final before wait_timeout "
                     f"({self.wait_timeout:g} s): {describe_wait(state)}",
                     final=state.summary().final,
                     total=len(ids),
                 )
+        self._waited(context, ledger, state.states, complete=True)
         finish(context, state.states, self.log)
         return ids
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> list[str]:
         """The trigger's JSON event; failures are raised here, in the task, as typed errors.
         The event carries every id it waited for, in send order."""
-        if event.get("status") != "success":
-            raise event_error(event)
         states = states_from_event(event)
+        if event.get("status") != "success":
+            if event.get("status") == "timeout":
+                self._waited(context, self._ledger_at(context), states, complete=False)
+            raise event_error(event)
+        self._waited(context, self._ledger_at(context), states, complete=True)
         finish(context, states, self.log)
         return list(states)
+
+    def _waited(
+        self,
+        context: Context,
+        ledger: Ledger | None,
+        states: Mapping[str, Any],
+        *,
+        complete: bool,
+    ) -> None:
+        """The wait ended (or timed out): the report, then the summary for the outlets,
+        lineage and metrics."""
+        report = None
+        if self.report_path and ledger is not None:
+            report = report_ledger_states(
+                self.report_path, ledger, states, mask_phones=masking_on(self.hook),
+                complete=complete, log=self.log,
+            )  # fmt: skip
+            push_report(context, report)
+        summary = summarize(states)
+        facts = facts_of_wait(
+            self.hook, [ledger] if ledger is not None else [], summary.by_state,
+            summary.by_channel, report, campaign=self.name_delivery or ledger_ti(context),
+        )  # fmt: skip
+        if self._facts is not None:
+            facts.inputs, facts.stop_bases = self._facts.inputs, self._facts.stop_bases
+        self._facts = facts
+        announce(context, self.outlets, facts)
+        if complete:
+            wait_metrics(facts)
 
 
 class CascadeSendMessageOperator(_CascadeSendOperator):
@@ -564,7 +666,7 @@ class CascadeSendMessageOperator(_CascadeSendOperator):
 
     template_fields: Sequence[str] = (
         "messages", "channels", "phones", "recipients_file", "messages_file", "time_send",
-        "name_delivery", "ledger",
+        "name_delivery", "ledger", "report_path",
     )  # fmt: skip
 
     def __init__(
@@ -647,6 +749,9 @@ class CascadeSendMessageOperator(_CascadeSendOperator):
             return None
         return count_plain_phones(self.recipients_file, self.encoding)
 
+    def lineage_inputs(self) -> list[str]:
+        return [f for f in (self.recipients_file, self.messages_file) if f]
+
     def content_line(self) -> str:
         if self.channels is None:
             source = redact_url(self.messages_file) if self.messages_file else "messages"
@@ -667,7 +772,7 @@ class CascadeSendBaseOperator(_CascadeSendOperator):
     """
 
     template_fields: Sequence[str] = (
-        "channels", "bases", "stop_bases", "time_send", "name_delivery", "ledger",
+        "channels", "bases", "stop_bases", "time_send", "name_delivery", "ledger", "report_path",
     )  # fmt: skip
 
     def __init__(
@@ -698,6 +803,11 @@ class CascadeSendBaseOperator(_CascadeSendOperator):
             time_send=self.time_send, name_delivery=self.name_delivery,
         )  # fmt: skip
         yield 0, message, ()
+
+    def lineage_stop_bases(self) -> list[str]:
+        stops = self.stop_bases
+        items = [stops] if isinstance(stops, (str, int)) else list(stops or ())
+        return [str(b) for b in items]
 
     def content_line(self) -> str:
         return f"bases {self.bases!r}, stop-lists {self.stop_bases!r}; " + _channels_line(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
     AirflowSensorTimeout,
+    AirflowSkipException,
     BaseSensorOperator,
     PokeReturnValue,
     conf,
@@ -20,6 +21,17 @@ from ..gateway._defaults import MAX_TRANSIENT_FAILURES, POLL_INTERVAL
 from ..gateway.codec import comma_list
 from ..hooks.cascade import CascadeHook
 from ..ledger import is_reference
+from ..ledger._report import SendInfo, check_report_path
+from ..reporting import (
+    CampaignFacts,
+    announce,
+    facts_of_wait,
+    masking_on,
+    push_report,
+    report_ids,
+    report_ledgers,
+    wait_metrics,
+)
 from ..triggers.cascade import CascadeMessageStateTrigger
 from ..ui.links import CascadeCampaignLink
 from ..waiting import (
@@ -31,7 +43,6 @@ from ..waiting import (
     describe_event,
     event_error,
     finish,
-    finish_ledgers,
     ledger_wait_after_event,
     poll,
     states_from_event,
@@ -71,9 +82,14 @@ class CascadeMessageStateSensor(BaseSensorOperator):
     :param timeout: seconds before the wait ends with ``AirflowSensorTimeout`` (``soft_fail``
         skips instead); also the trigger's deadline. None: ``[sensors] default_timeout``.
     :param mode: ``poke`` or ``reschedule`` when not deferrable.
+    :param report_path: where to write the delivery report once the wait ends (also when it
+        times out: then with the states known so far): a path or object-storage URL ending in
+        ``.csv``, ``.csv.gz``, ``.jsonl`` or ``.parquet`` (Parquet needs
+        ``airflow-provider-cascade[parquet]``). One row per recipient; phones masked when the
+        connection's ``mask_phones`` is on. None: no report.
     """
 
-    template_fields: Sequence[str] = ("id_messages",)
+    template_fields: Sequence[str] = ("id_messages", "report_path")
     ui_color = "#f0e4ff"
     operator_extra_links = (CascadeCampaignLink(),)
 
@@ -86,6 +102,7 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         fail_on_undelivered: bool = False,
         max_transient_failures: int = MAX_TRANSIENT_FAILURES,
         hook_params: dict[str, Any] | None = None,
+        report_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         # without poke_interval: as often as the gateway allows (the connection's window)
@@ -99,7 +116,9 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         self.fail_on_undelivered = fail_on_undelivered
         self.max_transient_failures = max_transient_failures
         self.hook_params = dict(hook_params or {})
+        self.report_path = report_path
         self._wait: Wait | None = None
+        self._facts: CampaignFacts | None = None
 
     @cached_property
     def hook(self) -> CascadeHook:
@@ -159,14 +178,21 @@ class CascadeMessageStateSensor(BaseSensorOperator):
             self.log.warning("Cascade: no message ids to wait for (the send accepted none)")
             return PokeReturnValue(is_done=True, xcom_value=finish(context, {}, self.log))
         if poll(self.hook, wait, self.log):
+            self._ended(context, wait, complete=True)
             value = wait.finish(context, self.log, fail_on_undelivered=self.fail_on_undelivered)
             return PokeReturnValue(is_done=True, xcom_value=value)
         return False
 
     def execute(self, context: Context) -> Any:
+        check_report_path(self.report_path)  # a bad extension or no pyarrow: fail before waiting
         wait = self._start()
         if not self.deferrable:
-            return super().execute(context)
+            try:
+                return super().execute(context)
+            except (AirflowSensorTimeout, AirflowSkipException) as exc:
+                if isinstance(exc, AirflowSensorTimeout) or self.soft_fail:
+                    self._ended(context, wait, complete=False)
+                raise
         done = self.poke(context)  # asks once: no deferral when everything is final already
         if isinstance(done, PokeReturnValue) and done.is_done:
             return done.xcom_value
@@ -190,19 +216,63 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         """The trigger's JSON event: failures are raised here, in the task, as typed errors."""
         status = event.get("status")
         if status == "timeout":
+            self._ended(context, self._after_event(event), complete=False)
             raise AirflowSensorTimeout(f"Cascade: {describe_event(event)}")
         if status != "success":
             raise event_error(event)
-        if event.get("ledgers"):
-            return finish_ledgers(
-                context,
-                ledger_wait_after_event(event),
-                self.log,
-                fail_on_undelivered=self.fail_on_undelivered,
-            )
-        return finish(
-            context,
-            states_from_event(event),
-            self.log,
-            fail_on_undelivered=self.fail_on_undelivered,
+        wait = self._after_event(event)
+        self._ended(context, wait, complete=True)
+        value: dict[str, Any] = wait.finish(
+            context, self.log, fail_on_undelivered=self.fail_on_undelivered
         )
+        return value
+
+    # -- after the wait: report, asset events, lineage, metrics ------------------------------
+    def _after_event(self, event: dict[str, Any]) -> Wait:
+        """The wait as the trigger's event leaves it (ledger states are beside the ledgers)."""
+        if event.get("ledgers"):
+            return ledger_wait_after_event(event)
+        wait = StatusWait(self.message_ids(), WaitSettings())
+        wait.states.update(states_from_event(event))
+        return wait
+
+    def _ended(self, context: Context, wait: Wait, *, complete: bool) -> None:
+        """Once the wait ends (``complete``) or times out: the delivery report, then the
+        summary for outlets, lineage and metrics."""
+        ti = context["ti"]
+        summary = wait.summary()
+        report = None
+        ledgers = [w.ledger for w in wait.watches] if isinstance(wait, LedgerWait) else []
+        if self.report_path:
+            masked = masking_on(self.hook)
+            if isinstance(wait, LedgerWait):
+                report = report_ledgers(self.report_path, wait, mask_phones=masked,
+                                        complete=complete, log=self.log)  # fmt: skip
+            elif isinstance(wait, StatusWait):
+                map_index = getattr(ti, "map_index", None)
+                info = SendInfo(ti.dag_id, ti.run_id, ti.task_id,
+                                -1 if map_index is None else int(map_index),
+                                f"{ti.dag_id}.{ti.task_id}")  # fmt: skip
+                report = report_ids(self.report_path, wait.ids, wait.states, info,
+                                    complete=complete, log=self.log)  # fmt: skip
+            if report is not None:
+                push_report(context, report)
+        facts = facts_of_wait(self.hook, ledgers, summary.by_state, summary.by_channel, report,
+                              campaign=f"{ti.dag_id}.{ti.task_id}")  # fmt: skip
+        if not ledgers and report is None:
+            facts.fates["accepted"] = len(wait.ids)
+        self._facts = facts
+        announce(context, self.outlets, facts)
+        if complete:
+            wait_metrics(facts)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """The campaign at the gateway in, the delivery report out, counts and cost."""
+        from ..lineage import wait_lineage
+
+        return wait_lineage(self._facts)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        from ..lineage import wait_lineage
+
+        return wait_lineage(self._facts)
