@@ -27,19 +27,28 @@ def build_ledger(root: Path, n: int) -> str:
     """Records as a send writes them (intent, outcome) and states as a wait writes them."""
     from airflow_provider_cascade.gateway import MessageState
     from airflow_provider_cascade.ledger import Fate, Ledger, LedgerWatch
-    from airflow_provider_cascade.ledger._records import Entry, Row, intent_lines, outcome_lines
+    from airflow_provider_cascade.ledger._records import (
+        Entry,
+        RecordName,
+        Row,
+        intent_lines,
+        outcome_lines,
+    )
 
     url = str(root / f"ledger-{n}")
     ledger = Ledger(url)
     ledger.start(dag_id="bench", run_id="run", task_id="send", map_index=-1, variant="json",
                  campaign="Benchmark")  # fmt: skip
     watch = LedgerWatch(url)
+    claim = str(ledger.claim(try_number=1))
     for b, start in enumerate(range(0, n, BATCH), 1):
         count = min(BATCH, n - start)
         entries = [Entry(0, f"79{start + i:09d}", f"{start + i}") for i in range(count)]
-        ledger.write_record(b, 1, "intent", intent_lines(b, 1, 0.0, entries, range(count)))
+        ledger.write_record(RecordName(b, 1, claim, "intent"),
+                            intent_lines(b, 1, 0.0, entries, range(count)))  # fmt: skip
         rows = [(i, Row(Fate.ACCEPTED, str(10_000_000 + start + i))) for i in range(count)]
-        ledger.write_record(b, 1, "outcome", outcome_lines(b, 1, 0.0, "answered", rows))
+        ledger.write_record(RecordName(b, 1, claim, "outcome"),
+                            outcome_lines(b, 1, 0.0, "answered", rows))  # fmt: skip
         states = {}
         for i in range(count):
             ident = str(10_000_000 + start + i)
