@@ -3,7 +3,7 @@ never from URLs, headers or bodies that could carry credentials."""
 
 from __future__ import annotations
 
-from ._defaults import REPEAT_WINDOW
+from .defaults import REPEAT_WINDOW
 
 __all__ = [
     "CascadeAuthError",

@@ -9,11 +9,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from functools import partial
 from typing import Any, Protocol
 
-from ..clients._ahead import Ahead
-from ..clients._gc import CollectWhileAway, older_objects_frozen
 from ..gateway import (
     CascadeDuplicateRequestError,
     CascadeError,
@@ -25,14 +22,15 @@ from ..gateway import (
     Recipient,
     SendResult,
 )
-from ..gateway.codec import Codec, HttpResponse, SendBatch, plain_ids
+from ..gateway.codec import Codec, HttpResponse, SendBatch
+from ._ahead import Ahead
+from ._gc import CollectWhileAway, older_objects_frozen
 from ._records import (
     NOT_SENT_RESULT,
     BatchRecord,
     Entry,
     Fate,
     Row,
-    accepted_lines,
     digest,
     entry_line,
     intent_lines,
@@ -49,9 +47,7 @@ NOT_SENT = "not sent: the try stopped before this request"
 class BatchClient(Protocol):
     codec: Codec
 
-    def send_request(
-        self, batch: SendBatch, on_sent: Callable[[], object] | None = None
-    ) -> HttpResponse: ...
+    def send_request(self, batch: SendBatch) -> HttpResponse: ...
 
 
 class LedgerInputChanged(CascadeError):
@@ -361,15 +357,13 @@ class LedgerSender:
         record.attempts, record.last_sent_at = attempt, now
         self.totals.requests += 1
         self._requests_this_try[record.batch] = self._requests_this_try.get(record.batch, 0) + 1
-        # plan the next batch, and count the last one, while the gateway works on this one
-        on_sent = self._while_away if self._upcoming is not None else None
+        # plan the next batch, and count the last one, before this request leaves
+        if self._upcoming is not None:
+            self._while_away()
         result, error, rows = "answered", None, {}
         codec = self.client.codec
         try:
-            response = self.client.send_request(batch, on_sent)
-            # the usual answer's ids, read quickly; anything else is read whole
-            ids = codec.accepted_ids(batch, response) if requeue else None
-            answers = codec.parse_send(batch, response) if ids is None else []
+            answers = codec.parse_send(batch, self.client.send_request(batch))
         except CascadeDuplicateRequestError as exc:
             result, error = "repeat", exc.text
             rows = dict.fromkeys(sent, Fate.IN_FLIGHT)
@@ -384,18 +378,6 @@ class LedgerSender:
                                 {i: Row(Fate.UNSENT, None, exc.text) for i in sent})  # fmt: skip
             raise
         else:
-            if ids is None and requeue:
-                ids = plain_ids(answers, len(sent))
-            if ids is not None:  # the usual answer: every recipient accepted
-                now = self.clock()
-                self.ledger.write_record(
-                    record.batch, attempt, "outcome",
-                    accepted_lines(record.batch, attempt, now, result, zip(sent, ids, strict=True)),
-                )  # fmt: skip
-                record.last_sent_at = now
-                # rows and counts are bookkeeping: made while the next request is away
-                self._later.append(partial(self._accepted, record, sent, ids, by_index))
-                return
             self._write_outcome(record, attempt, result, None, _match(record, sent, answers))
             return self._after(record, by_index, requeue)
         self.log.warning(

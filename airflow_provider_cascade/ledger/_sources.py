@@ -13,10 +13,9 @@ from datetime import datetime, timedelta
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from ..gateway import CascadeValidationError, Message, Recipient
+from ..gateway import CascadeValidationError, Message, Recipient, as_message
 from ..gateway._checks import PHONE_PATTERN
 from ..gateway._timefmt import time_send_at
-from ..gateway.codec import as_message
 from ._client_ids import client_id_maker
 from ._store import storage_path
 

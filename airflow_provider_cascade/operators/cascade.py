@@ -22,8 +22,8 @@ from ..gateway import (
     Message,
     Variant,
 )
-from ..gateway._defaults import MAX_TRANSIENT_FAILURES, REPEAT_WINDOW
 from ..gateway._timefmt import zone
+from ..gateway.defaults import MAX_TRANSIENT_FAILURES, REPEAT_WINDOW
 from ..hooks.cascade import CascadeHook
 from ..ledger import (
     Ledger,

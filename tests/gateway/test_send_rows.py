@@ -139,7 +139,9 @@ def test_a_field_the_reader_does_not_know_changes_nothing(variant: str) -> None:
     recipients = [Recipient(f"7900000000{i}", 11 + i) for i in range(3)]
     rows = [usual_row(i, r) for i, r in enumerate(recipients)]
     plain = read(variant, recipients, rows)
-    extended = read(variant, recipients, [{**row, "id_telegram": "0", "price": "1.5"} for row in rows])
+    extended = read(
+        variant, recipients, [{**row, "id_telegram": "0", "price": "1.5"} for row in rows]
+    )
     assert extended == plain
     assert [r.id_message for r in plain] == ["1000", "1001", "1002"]
 
@@ -174,7 +176,9 @@ def test_channel_id_0_is_no_id_and_other_digits_are_one(variant: str) -> None:
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("key", ["id_message", "id_viber", "id_sms"])
 @pytest.mark.parametrize("value", ["١٢", "12a", " 12", "²"])
-def test_an_id_that_is_not_ascii_digits_is_a_typed_error(variant: str, key: str, value: str) -> None:
+def test_an_id_that_is_not_ascii_digits_is_a_typed_error(
+    variant: str, key: str, value: str
+) -> None:
     recipients = [Recipient("79000000001", 11)]
     row = {**usual_row(0, recipients[0]), key: value}
     with pytest.raises(CascadeResponseError, match=key):
@@ -215,7 +219,9 @@ def test_an_absurd_part_count_is_a_typed_error(variant: str, count: str) -> None
         body = json.dumps({"state": [state]}).encode()
     else:
         root = etree.Element("response")
-        etree.SubElement(root, "state", {"id_message": "1", "num_parts_sms": count}).text = "deliver"
+        etree.SubElement(
+            root, "state", {"id_message": "1", "num_parts_sms": count}
+        ).text = "deliver"
         body = etree.tostring(root, encoding="utf-8")
     with pytest.raises(CascadeResponseError, match="num_parts_sms"):
         codec.parse_state(state_batch, HttpResponse(200, body))

@@ -113,11 +113,11 @@ class LedgerWatchingClient:
     def __init__(self, inner: Any, folder: Path) -> None:
         self.inner, self.codec, self.folder, self.seen = inner, inner.codec, folder, 0
 
-    def send_request(self, batch: Any, on_sent: Any = None) -> Any:
+    def send_request(self, batch: Any) -> Any:
         self.seen += 1
         intents = sorted(p.name for p in (self.folder / "send").glob("*.intent.jsonl"))
         assert len(intents) == self.seen, f"request {self.seen} left before its intent"
-        return self.inner.send_request(batch, on_sent)
+        return self.inner.send_request(batch)
 
 
 def test_the_intent_is_on_disk_before_the_request_leaves(

@@ -131,10 +131,10 @@ class OutcomeWatchingClient:
         self.inner, self.codec, self.folder = inner, inner.codec, folder
         self.seen: list[list[str]] = []
 
-    def send_request(self, batch: Any, on_sent: Any = None) -> Any:
+    def send_request(self, batch: Any) -> Any:
         outcomes = sorted(p.name[:11] for p in self.folder.glob("*.outcome.jsonl"))
         self.seen.append(outcomes)
-        return self.inner.send_request(batch, on_sent)
+        return self.inner.send_request(batch)
 
 
 def test_a_try_stopped_by_a_refusal_records_the_batch_planned_ahead_as_not_sent(
@@ -183,9 +183,9 @@ class CrashAfterRequest:
     def __init__(self, inner: Any, crash_on: int) -> None:
         self.inner, self.codec, self.crash_on, self.calls = inner, inner.codec, crash_on, 0
 
-    def send_request(self, batch: Any, on_sent: Any = None) -> Any:
+    def send_request(self, batch: Any) -> Any:
         self.calls += 1
-        answer = self.inner.send_request(batch, on_sent)
+        answer = self.inner.send_request(batch)
         if self.calls == self.crash_on:
             raise Crash
         return answer
@@ -244,9 +244,9 @@ class SlowThenCrash:
     def __init__(self, inner: Any) -> None:
         self.inner, self.codec, self.calls = inner, inner.codec, 0
 
-    def send_request(self, batch: Any, on_sent: Any = None) -> Any:
+    def send_request(self, batch: Any) -> Any:
         self.calls += 1
-        answer = self.inner.send_request(batch, on_sent)
+        answer = self.inner.send_request(batch)
         if self.calls == 1:
             time.sleep(WINDOW * 2 / 3)
         if self.calls == 2:

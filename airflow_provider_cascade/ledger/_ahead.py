@@ -9,12 +9,9 @@ _T = TypeVar("_T")
 
 
 class Ahead(Iterator[_T]):
-    """``items``, the next one produced when :meth:`start` is called: pass ``start`` as a
-    request's ``on_sent``, so making batch i+1 (the ledger: reading the file, client ids,
-    encoding, its intent; ``CascadeClient.send``: encoding) runs while the gateway works on
-    request i, in this thread, before it waits for the answer. No second thread: nothing
-    competes for the GIL with the path from an answer to the next request. An error (bad
-    input) surfaces at the item, not inside the request."""
+    """``items``, the next one produced when :meth:`start` is called (the ledger: reading
+    the file, client ids, encoding, its intent), in this thread. An error (bad input)
+    surfaces at the item, not where ``start`` was called."""
 
     def __init__(self, items: Iterator[_T]) -> None:
         self._items = items
