@@ -78,6 +78,25 @@ def test_a_message_in_the_gateways_json_shape_is_read() -> None:
     assert [r.phone for r in message.recipients] == ["79000000001"]
 
 
+@pytest.mark.parametrize(("viber", "sms", "first"), [(9, 1, "sms"), ("1", "9", "viber"),
+                                                     (0, 9, "sms")])  # fmt: skip
+def test_send_numbers_from_0_to_9_order_the_cascade(viber: object, sms: object, first: str) -> None:
+    message = as_message({"send_viber": viber, "sender_viber": "Shop", "text_viber": "Hi",
+                          "send_sms": sms, "sender_sms": "Shop", "text_sms": "Hi",
+                          "phones": ["79000000001"]} if viber else
+                         {"send_sms": sms, "sender_sms": "Shop", "text_sms": "Hi",
+                          "send_viber": viber, "phones": ["79000000001"]})  # fmt: skip
+    assert message.channels[0].channel.value == first
+
+
+@pytest.mark.parametrize("number", [10, -1, "x", True])
+def test_a_send_number_outside_0_to_9_is_refused(number: object) -> None:
+    with pytest.raises(CascadeValidationError) as err:
+        as_message({"send_sms": number, "sender_sms": "S", "text_sms": "Hi",
+                    "phones": ["79000000001"]})  # fmt: skip
+    assert err.value.field == "send_sms" and "0 to 9" in str(err.value)
+
+
 def test_a_message_that_is_no_mapping_names_the_message() -> None:
     with pytest.raises(CascadeValidationError) as err:
         Message.from_gateway(["79000000001"])  # type: ignore[arg-type]
