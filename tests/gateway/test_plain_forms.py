@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -166,3 +166,18 @@ def test_an_empty_channel_text_is_refused_as_required(channel: dict[str, str], f
     with pytest.raises(CascadeValidationError) as err:
         Message([channel], ["79000000001"])
     assert (err.value.field, err.value.rule) == (field, "is required")
+
+
+@pytest.mark.parametrize(
+    ("period", "rule"),
+    [
+        (timedelta(seconds=90), "must be a whole number of minutes"),
+        (timedelta(seconds=30), "must be a whole number of minutes"),
+        (timedelta(0), "must be at least 1 minute"),
+    ],
+)
+def test_a_validity_period_is_whole_minutes(period: timedelta, rule: str) -> None:
+    with pytest.raises(CascadeValidationError) as err:
+        Viber("Hi", "Shop", validity_period=period)
+    assert (err.value.field, err.value.rule) == ("validity_period_viber", rule)
+    assert Viber("Hi", "Shop", validity_period=timedelta(hours=2)).validity_period == 120
