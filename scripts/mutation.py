@@ -21,9 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MUTANTS = ROOT / "mutants"
-CAUGHT = {"killed", "timeout", "caught by type check"}
-"""A test failed, the tests ran into mutmut's time limit (an endless loop is a bug found),
-or the type checker refused the mutant."""
+CAUGHT = {"killed"}
+"""A test failed (a test that hangs fails at pytest-timeout's limit). mutmut's own "timeout"
+is not counted: its CPU-time limit is only an estimate."""
 
 
 def generate() -> list[str]:
