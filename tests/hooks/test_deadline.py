@@ -1,25 +1,29 @@
-"""A request has a total deadline: a gateway that keeps the connection open without
-answering fails the request with a typed error that says so, once the deadline passes."""
+"""A request has a total deadline: a gateway that trickles its answer a byte at a time (so no
+socket timeout ever fires) fails the request with a typed error that says so, at the deadline."""
 
 from __future__ import annotations
 
-import json
+import socket
+import time
 
 import pytest
 
-from airflow_provider_cascade.gateway import SMS, CascadeTransportError, Message
-from airflow_provider_cascade.hooks.cascade import CascadeHook
-from airflow_provider_cascade.testing.emulator import CascadeEmulator
+from airflow_provider_cascade.gateway import CascadeTransportError
+from tests.reliability.hostile import head, hostile, read_request, run
 
 
-@pytest.mark.parametrize("protocol", ["json", "get"])
-def test_a_silent_gateway_fails_the_request_at_its_deadline(
-    cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, protocol: str
-) -> None:
-    conn = cascade_gateway.conn_dict(protocol, deadline=0.5, timeout=30, retry_limit=0)
-    monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", json.dumps(conn))
-    cascade_gateway.faults.slow_next(1, seconds=5)
-    with pytest.raises(CascadeTransportError) as err:
-        CascadeHook().send([Message([SMS("Hi", "Shop")], ["79000000001"])])
-    assert "the request deadline passed (0.5 s);" in str(err.value)
-    assert err.value.may_have_sent
+def trickle(sock: socket.socket, index: int) -> None:
+    read_request(sock)
+    sock.sendall(head(Content_Length=10_000))
+    for _ in range(400):
+        sock.sendall(b" ")
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("which", ["sync", "async"])
+def test_a_trickling_gateway_fails_the_request_at_its_deadline(which: str) -> None:
+    with hostile(trickle) as server:
+        outcome = run(which, server.url, "send", timeout=(5.0, 5.0), deadline=1.0, policy=None)
+    assert isinstance(outcome, CascadeTransportError)
+    assert "the request deadline passed (1 s);" in str(outcome)
+    assert outcome.may_have_sent
