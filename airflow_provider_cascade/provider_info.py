@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .gateway import _defaults
+from .gateway import defaults
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden-fields": ["schema"],
@@ -37,12 +37,12 @@ CONN_FIELDS: dict[str, Any] = {
     "timezone": {
         "label": "Time zone for time_send",
         "description": "IANA name; aware datetimes are converted to it.",
-        "schema": {"type": ["string", "null"], "default": _defaults.TIMEZONE},
+        "schema": {"type": ["string", "null"], "default": defaults.TIMEZONE},
     },
     "timeout": {
         "label": "Read timeout (seconds)",
         # whole seconds: Airflow 3.0/3.1 forms have integer fields, not decimal ones
-        "schema": {"type": ["integer", "null"], "default": int(_defaults.READ_TIMEOUT)},
+        "schema": {"type": ["integer", "null"], "default": int(defaults.READ_TIMEOUT)},
     },
     "verify": {
         "label": "Verify TLS certificates",
@@ -50,11 +50,11 @@ CONN_FIELDS: dict[str, Any] = {
     },
     "max_recipients": {
         "label": "Recipients per send request (JSON/XML)",
-        "schema": {"type": ["integer", "null"], "default": _defaults.MAX_RECIPIENTS},
+        "schema": {"type": ["integer", "null"], "default": defaults.MAX_RECIPIENTS},
     },
     "max_state_ids": {
         "label": "Message ids per status request (JSON/XML)",
-        "schema": {"type": ["integer", "null"], "default": _defaults.MAX_STATE_IDS},
+        "schema": {"type": ["integer", "null"], "default": defaults.MAX_STATE_IDS},
     },
 }
 

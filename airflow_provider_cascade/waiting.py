@@ -38,7 +38,7 @@ from .gateway import (
     StateSummary,
     summarize,
 )
-from .gateway._defaults import MAX_TRANSIENT_FAILURES, PROGRESS_LOG_EVERY, REPEAT_WINDOW
+from .gateway.defaults import MAX_TRANSIENT_FAILURES, PROGRESS_LOG_EVERY, REPEAT_WINDOW
 from .ledger._wait import Progress
 
 if TYPE_CHECKING:

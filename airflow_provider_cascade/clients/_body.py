@@ -7,7 +7,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping
 
-from ..gateway import CascadeResponseError, _defaults
+from ..gateway import CascadeResponseError, defaults
 
 ACCEPT_ENCODING = "gzip, deflate"
 CHUNK = 64 * 1024
@@ -18,7 +18,7 @@ class BadEncoding(Exception):
 
 
 class BodyReader:
-    def __init__(self, headers: Mapping[str, str], limit: int = _defaults.MAX_BODY) -> None:
+    def __init__(self, headers: Mapping[str, str], limit: int = defaults.MAX_BODY) -> None:
         self.limit = limit
         self.size = 0
         self.parts: list[bytes] = []

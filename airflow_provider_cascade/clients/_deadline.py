@@ -13,7 +13,6 @@ import heapq
 import socket
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from requests.adapters import HTTPAdapter
@@ -27,9 +26,8 @@ class Guard:
     """One request's deadline; ``connected`` tells the failure table whether a byte of the
     request may have left (the TCP connect and TLS handshake have succeeded)."""
 
-    def __init__(self, seconds: float, on_sent: Callable[[], object] | None = None) -> None:
+    def __init__(self, seconds: float) -> None:
         self.deadline = time.monotonic() + seconds
-        self.on_sent = on_sent
         self.connected = False
         self.expired = False
         self.done = False
@@ -46,13 +44,6 @@ class Guard:
             expired = self.expired
         if expired:
             _shutdown(sock)
-
-    def sent(self) -> None:
-        """The request's bytes have all been handed to the socket: the caller may now do
-        work of its own while the gateway answers (``on_sent``, called once)."""
-        on_sent, self.on_sent = self.on_sent, None
-        if on_sent is not None:
-            on_sent()
 
     def expire(self) -> None:
         with self._lock:
@@ -137,9 +128,6 @@ class _Watched:
     def request(self, *args: Any, **kwargs: Any) -> None:
         _report(self)  # type: ignore[arg-type]  # a kept-alive connection: no connect()
         super().request(*args, **kwargs)  # type: ignore[misc]
-        guard: Guard | None = getattr(_LOCAL, "guard", None)
-        if guard is not None:
-            guard.sent()
 
 
 class _HTTPConnection(_Watched, HTTPConnection):

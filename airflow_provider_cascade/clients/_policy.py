@@ -20,9 +20,9 @@ from ..gateway import (
     CascadeError,
     CascadeServerError,
     CascadeTransportError,
-    _defaults,
+    defaults,
 )
-from ..gateway.codec import HttpResponse, check_status
+from ..gateway.codec import HttpResponse
 
 
 class Failure(Enum):
@@ -135,11 +135,11 @@ class RetryPolicy:
     """How often and how patiently to try again (connection extras ``retry_limit``,
     ``retry_delay``; hook arguments of the same names)."""
 
-    retry_limit: int = _defaults.RETRY_LIMIT
+    retry_limit: int = defaults.RETRY_LIMIT
     """Tries after the first one."""
-    retry_delay: float = _defaults.RETRY_DELAY
+    retry_delay: float = defaults.RETRY_DELAY
     """Seconds before the first retry, doubled for each further one."""
-    max_delay: float = _defaults.RETRY_MAX_DELAY
+    max_delay: float = defaults.RETRY_MAX_DELAY
 
     def backoff(self, retry: int) -> float:
         return float(min(self.retry_delay * 2 ** (retry - 1), self.max_delay))
@@ -190,7 +190,7 @@ class Retrying:
                 delay = max(delay, self.repeat_wait)
         else:
             try:
-                check_status(outcome)
+                outcome.raise_for_status()
                 return outcome
             except CascadeError as exc:
                 error = exc

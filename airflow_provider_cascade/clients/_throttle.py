@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import time
 
-from ..gateway import _defaults
+from ..gateway import defaults
 from ._policy import repeat_wait
 
 
 class GetStateThrottle:
-    def __init__(self, repeat_window: float = _defaults.REPEAT_WINDOW) -> None:
+    def __init__(self, repeat_window: float = defaults.REPEAT_WINDOW) -> None:
         self.window = repeat_wait(repeat_window)
         self._asked: dict[str, float] = {}
 

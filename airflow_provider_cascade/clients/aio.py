@@ -22,7 +22,7 @@ from ..gateway import (
     MessageState,
     SendResult,
     Variant,
-    _defaults,
+    defaults,
 )
 from ..gateway.codec import Codec, HttpRequest, HttpResponse, SendBatch
 from ._body import ACCEPT_ENCODING, BadEncoding, BodyReader
@@ -135,13 +135,13 @@ class AsyncCascadeClient:
         self,
         codec: Codec,
         *,
-        timeout: tuple[float, float] = (_defaults.CONNECT_TIMEOUT, _defaults.READ_TIMEOUT),
-        deadline: float = _defaults.REQUEST_DEADLINE,
+        timeout: tuple[float, float] = (defaults.CONNECT_TIMEOUT, defaults.READ_TIMEOUT),
+        deadline: float = defaults.REQUEST_DEADLINE,
         verify: bool | ssl.SSLContext = True,
         policy: RetryPolicy | None = None,
         client: httpx.AsyncClient | None = None,
         shared_pool: bool = False,
-        repeat_window: float = _defaults.REPEAT_WINDOW,
+        repeat_window: float = defaults.REPEAT_WINDOW,
     ) -> None:
         """``client``: an httpx client to use (it belongs to the loop it is first used in);
         ``shared_pool``: the per-loop pool the triggers share; else a client of our own,

@@ -21,13 +21,11 @@ from ..gateway import (
     MessageState,
     SendResult,
     Variant,
-    _defaults,
+    defaults,
 )
 from ..gateway.codec import Codec, HttpRequest, HttpResponse, SendBatch, StateBatch
-from ._ahead import Ahead
 from ._body import ACCEPT_ENCODING, CHUNK, BadEncoding, BodyReader
 from ._deadline import DeadlineAdapter, Guard
-from ._gc import older_objects_frozen
 from ._log_redaction import install as _redact_http_logs
 from ._policy import Failure, Retrying, RetryPolicy, TransportFailure, classify
 from ._safety import attach_partial_results, warn_if_insecure
@@ -48,12 +46,12 @@ class CascadeClient:
         self,
         codec: Codec,
         *,
-        timeout: tuple[float, float] = (_defaults.CONNECT_TIMEOUT, _defaults.READ_TIMEOUT),
-        deadline: float = _defaults.REQUEST_DEADLINE,
+        timeout: tuple[float, float] = (defaults.CONNECT_TIMEOUT, defaults.READ_TIMEOUT),
+        deadline: float = defaults.REQUEST_DEADLINE,
         verify: bool | str = True,
         policy: RetryPolicy | None = None,
         session: requests.Session | None = None,
-        repeat_window: float = _defaults.REPEAT_WINDOW,
+        repeat_window: float = defaults.REPEAT_WINDOW,
     ) -> None:
         self.codec = codec
         self.timeout = timeout
@@ -74,14 +72,11 @@ class CascadeClient:
         self.session.close()
 
     # -- one HTTP exchange ------------------------------------------------------------
-    def exchange(
-        self, request: HttpRequest, on_sent: Callable[[], object] | None = None
-    ) -> HttpResponse | TransportFailure:
-        """One attempt, bounded in time (the deadline) and memory (the body cap).
-        ``on_sent`` runs once the request has left, while the gateway works on it."""
+    def exchange(self, request: HttpRequest) -> HttpResponse | TransportFailure:
+        """One attempt, bounded in time (the deadline) and memory (the body cap)."""
         self.requests_made += 1
         error: CascadeError | None = None
-        with Guard(self.deadline, on_sent) as guard:
+        with Guard(self.deadline) as guard:
             try:
                 response = self._exchange(request, guard)
                 if not guard.expired:
@@ -139,12 +134,10 @@ class CascadeClient:
             )
         return env
 
-    def _fetch(
-        self, request: HttpRequest, *, resend: bool, on_sent: Callable[[], object] | None = None
-    ) -> HttpResponse:
+    def _fetch(self, request: HttpRequest, *, resend: bool) -> HttpResponse:
         retrying = Retrying(self.policy, resend=resend, repeat_window=self.repeat_window)
         while True:
-            step = retrying.after(self.exchange(request, on_sent))
+            step = retrying.after(self.exchange(request))
             if isinstance(step, HttpResponse):
                 return step
             if isinstance(step, CascadeError):
@@ -153,36 +146,27 @@ class CascadeClient:
             time.sleep(step)
 
     # -- sends ------------------------------------------------------------------------
-    def send_batch(
-        self, batch: SendBatch, on_sent: Callable[[], object] | None = None
-    ) -> list[SendResult]:
+    def send_batch(self, batch: SendBatch) -> list[SendResult]:
         """One logical send of one batch. Retried only when the request certainly never
         reached the gateway; otherwise the typed error (``may_have_sent``) goes to the
-        caller, who resends after the repeat window with the same client ids. ``on_sent``
-        runs once the request has left (the ledger plans its next batch meanwhile); it must not
-        raise: an error there would pass for a lost answer."""
-        return self.codec.parse_send(batch, self.send_request(batch, on_sent))
+        caller, who resends after the repeat window with the same client ids."""
+        return self.codec.parse_send(batch, self.send_request(batch))
 
-    def send_request(
-        self, batch: SendBatch, on_sent: Callable[[], object] | None = None
-    ) -> HttpResponse:
-        """``send_batch`` without reading the answer: for a caller that asks the codec a
-        quicker question first (``codec.accepted_ids``), then ``parse_send`` if need be."""
-        return self._fetch(batch.request, resend=False, on_sent=on_sent)
+    def send_request(self, batch: SendBatch) -> HttpResponse:
+        """``send_batch`` without reading the answer: the HTTP exchange (with its retries)
+        and the raw answer, for a caller that reads it with ``codec.parse_send`` itself."""
+        return self._fetch(batch.request, resend=False)
 
     def send(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[SendResult]:
-        """Validate all, then ``send_batch`` strictly in sequence. On a failure the error
-        carries ``partial_results``: the results of the batches completed before it."""
+        """Check every message, then ``send_batch`` strictly in sequence. On a failure the
+        error carries ``partial_results``: the results of the batches completed before it."""
         results: list[SendResult] = []
-        # every message checked here; each request encoded while the one before is away
-        batches = Ahead(self.codec.iter_send_batches(messages))
-        with older_objects_frozen():
-            for batch in batches:
-                try:
-                    results.extend(self.send_batch(batch, batches.start))
-                except CascadeError as exc:
-                    attach_partial_results(exc, results)
-                    raise
+        for batch in self.codec.send_batches(messages):
+            try:
+                results.extend(self.send_batch(batch))
+            except CascadeError as exc:
+                attach_partial_results(exc, results)
+                raise
         return results
 
     # -- status queries ---------------------------------------------------------------

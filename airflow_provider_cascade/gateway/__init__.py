@@ -3,7 +3,9 @@
 Messages (``Message``, ``Recipient``, ``BaseTarget`` and the channels ``Viber``, ``WhatsApp``,
 ``VK``, ``SMS``), what the gateway answers (``SendResult``, ``MessageState``,
 ``MessageStatus`` and their summaries), the errors, the protocol ``Variant`` and the
-credentials. Request building and answer parsing live in ``gateway.codec``. No Airflow here.
+credentials, ``as_message`` (a message from a mapping) and ``comma_list`` (phones or ids given
+as a list or a comma string). Request building and answer parsing live in ``gateway.codec``,
+every default and limit in ``gateway.defaults``. No Airflow here.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from ._errors import (
     CascadeValidationError,
     CascadeWaitTimeout,
 )
-from ._message import BaseTarget, Message, Recipient
+from ._message import BaseTarget, Message, Recipient, as_message
 from ._results import MessageState, MessageStatus, SendResult
 from ._summary import SendSummary, StateSummary, summarize, summarize_send
 from ._wire import Auth, BearerToken, LoginPassword, Variant
+from .arguments import comma_list
 
 __all__ = [
     "SMS",
@@ -57,6 +60,8 @@ __all__ = [
     "Variant",
     "Viber",
     "WhatsApp",
+    "as_message",
+    "comma_list",
     "summarize",
     "summarize_send",
 ]

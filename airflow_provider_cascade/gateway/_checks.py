@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
 from ._errors import CascadeValidationError
+from .defaults import MAX_CLIENT_ID
 
-MAX_CLIENT_ID = 9_223_372_036_854_775_807
 PHONE_PATTERN = "[1-9][0-9]{6,14}"
 """The phone rule: 7 to 15 ASCII digits, international format, no leading zero."""
 _PHONE = re.compile(PHONE_PATTERN)
@@ -57,32 +56,6 @@ def template_value(field: str, value: Any) -> str:
 def is_id(value: str) -> bool:
     """A gateway id: ASCII digits only (``str.isdigit`` alone accepts ``²`` and ``١``)."""
     return value.isascii() and value.isdigit()
-
-
-def comma_list(field: str, value: Any) -> list[Any]:
-    """The one parser for "a list, a comma string, or one value" arguments (phones, ids).
-
-    Strings and whole numbers are split at commas and stripped, empty items dropped; lists
-    (and lists of lists, e.g. the XCom of a mapped task) are flattened; other items (dicts,
-    ``Recipient``) pass unchanged.
-    """
-    if value is None:
-        return []
-    if isinstance(value, bool):
-        raise CascadeValidationError(field, f"must be a list or a comma string, not {value!r}")
-    if isinstance(value, (str, int)):
-        return [item.strip() for item in str(value).split(",") if item.strip()]
-    if isinstance(value, (bytes, Mapping)) or not isinstance(value, Iterable):
-        raise CascadeValidationError(
-            field, f"must be a list or a comma string, not {type(value).__name__}"
-        )
-    out: list[Any] = []
-    for item in value:
-        if isinstance(item, Mapping) or not isinstance(item, (str, int, Iterable)):
-            out.append(item)
-        else:
-            out.extend(comma_list(field, item))
-    return out
 
 
 def phone(field: str, value: Any) -> str:

@@ -6,15 +6,15 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from ._batches import SendBatch, StateBatch
-from ._checks import comma_list, is_id
+from ._checks import is_id
 from ._errors import (
     CascadeError,
     CascadeGatewayError,
     CascadeResponseError,
     CascadeValidationError,
 )
-from ._fields import check_capabilities
 from ._message import Message, as_message
+from ._message_fields import check_capabilities
 from ._results import MessageState, SendResult
 from ._secrets import scrub as scrub_secrets
 from ._secrets import scrubbing
@@ -26,15 +26,15 @@ from ._wire import (
     LoginPassword,
     Variant,
 )
+from .arguments import comma_list
 
 
 class Codec(Protocol):
     """One variant's requests and answers, without I/O. ``send_batches`` checks every
     message before returning any request; ``iter_send_batches`` too, then encodes each
-    request only when it is taken (the next one while the previous is on the wire);
+    request only when it is taken (a campaign's requests are not all held at once);
     ``parse_send`` returns exactly one result per recipient of the batch (see
-    ``_decode.match_part``); ``accepted_ids`` is a quicker answer to one question about it
-    (``_decode.plain_ids``), or None; ``parse_state`` exactly the ids asked."""
+    ``_decode.match_part``); ``parse_state`` exactly the ids asked."""
 
     variant: Variant
     settings: CodecSettings
@@ -46,8 +46,6 @@ class Codec(Protocol):
     ) -> Iterator[SendBatch]: ...
 
     def parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]: ...
-
-    def accepted_ids(self, batch: SendBatch, response: HttpResponse) -> list[str] | None: ...
 
     def state_batches(self, id_messages: Iterable[str | int] | str | int) -> list[StateBatch]: ...
 
@@ -79,6 +77,8 @@ class CodecBase:
         for result in results:
             if result.error is not None:
                 result.error = self.scrub(result.error)
+            if result.note is not None:
+                result.note = self.scrub(result.note)
         return results
 
     def iter_send_batches(
@@ -90,12 +90,6 @@ class CodecBase:
 
     def send_batches(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[SendBatch]:
         raise NotImplementedError
-
-    def accepted_ids(self, batch: SendBatch, response: HttpResponse) -> list[str] | None:
-        """The ids of the usual answer (every recipient plainly accepted), read without a
-        result per recipient, where the variant has such a read; None means: ask
-        ``parse_send``. Never raises."""
-        return None
 
     def parse_state(self, batch: StateBatch, response: HttpResponse) -> dict[str, MessageState]:
         try:

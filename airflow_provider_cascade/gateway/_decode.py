@@ -8,10 +8,9 @@ JSON rows, XML attributes and the GET variant's plain text all go through these 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from operator import attrgetter
 from typing import Any
 
 from ._batches import Part
@@ -22,7 +21,6 @@ from ._errors import (
     CascadeDuplicateRequestError,
     CascadeGatewayError,
     CascadeResponseError,
-    CascadeServerError,
 )
 from ._results import MessageState, MessageStatus, SendResult
 from ._secrets import cut, shown_value
@@ -56,16 +54,6 @@ def gateway_error(text: str, http_status: int | None = None) -> CascadeGatewayEr
     return CascadeGatewayError(text, http_status=http_status)
 
 
-def check_status(response: HttpResponse) -> None:
-    """Raise for statuses whose body is not the protocol's: 429 and 5xx are transient,
-    401 and 403 are the credentials."""
-    status = response.status
-    if status == 429 or status >= 500:
-        raise CascadeServerError(status, _retry_after(response.header("Retry-After")))
-    if status in (401, 403):
-        raise CascadeAuthError(f"HTTP {status}", http_status=status)
-
-
 def text_body(response: HttpResponse) -> str:
     """The body as UTF-8, the only encoding the document allows."""
     try:
@@ -79,7 +67,7 @@ def text_body(response: HttpResponse) -> str:
 def load_json(response: HttpResponse) -> dict[str, Any]:
     """A JSON answer as a dict; numbers with a fraction are ``Decimal`` (prices stay exact).
     Decoded as UTF-8 first: ``json.loads`` on bytes would guess UTF-16/32 from a few bytes."""
-    check_status(response)
+    response.raise_for_status()
     text = text_body(response)
     try:
         document = json.loads(text, parse_float=Decimal)
@@ -101,199 +89,40 @@ def load_json(response: HttpResponse) -> dict[str, Any]:
 
 # -- send answers ---------------------------------------------------------------------------
 def send_row(row: Mapping[str, Any], text: str | None = None) -> SendResult:
-    """One per-recipient row, not yet matched (``message_index`` -1). ``text`` is the XML
-    element's text: a status word, or an error text. Runs once per recipient of a campaign:
-    string values, the usual case, are checked inline."""
-    get = row.get
-    id_message = get("id_message")
-    if id_message.__class__ is not str or not (id_message.isdigit() and id_message.isascii()):
-        id_message = _id(row, "id_message")
-    elif id_message == "0":
-        id_message = None
-    phone = get("phone")
-    phone = (phone or None) if phone.__class__ is str else _text(row, "phone")
-    client_id = get("client_id_message")
-    if client_id is not None:
-        client_id = (
-            (client_id or None) if client_id.__class__ is str else _text(row, "client_id_message")
-        )
-    base = get("base")
-    if base is not None:
-        base = (base or None) if base.__class__ is str else _text(row, "base")
-    error = get("error")
-    if error is not None:
-        error = (error or None) if error.__class__ is str else _text(row, "error")
+    """One per-recipient row, not yet matched (``message_index`` -1): its known fields
+    checked, any other field ignored. ``text`` is the XML element's text: a status word, or
+    a text about the message. A text beside an id (``Недостаточно средств…``) is the row's
+    ``note``, not a rejection: the gateway holds that message under the id and bills it, so
+    it is polled like any other."""
+    id_message = _id(row, "id_message")
+    error = _text(row, "error")
     if error is None and text is not None:
         text = text.strip()
         if text and text not in STATUS_WORDS:
             error = text
     already = error is not None and DUPLICATE_MARK in error.lower()
-    if error is None and id_message is None:
+    note = None
+    if id_message is not None and error is not None and not already:
+        note, error = cut(error, MAX_ERROR_TEXT), None
+    elif error is None and id_message is None:
         error = NO_ID
     channel_ids = {}
     for channel, key in _CHANNEL_ID_KEYS:
-        value = get(key)
-        if value and value != "0":
-            if value.__class__ is not str or not (value.isdigit() and value.isascii()):
-                value = _id(row, key)
-                if value is None:
-                    continue
+        value = _id(row, key)
+        if value is not None:
             channel_ids[channel] = value
-    count = get("count_message")
-    if count.__class__ is str and len(count) < 19 and count.isdigit() and count.isascii():
-        parts: int | None = int(count)
-    else:
-        parts = _count(row, "count_message")
     return SendResult(
         -1,
-        phone,
+        _text(row, "phone"),
         id_message,
-        client_id,
-        base,
+        _text(row, "client_id_message"),
+        _text(row, "base"),
         None if error is None else cut(error, MAX_ERROR_TEXT),
         channel_ids,
-        parts,
+        _count(row, "count_message"),
         already,
+        note=note,
     )
-
-
-# The usual row, decoded in one pass: what ``send_row`` and then ``match_part`` give it.
-SEND_FIELDS = (
-    "id_message",
-    "client_id_message",
-    "phone",
-    "count_message",
-    *(key for _, key in _CHANNEL_ID_KEYS),
-)
-"""The fields ``usual_prefix`` reads, in its order (channel ids in ``Channel`` order)."""
-_COUNTS: dict[str | None, int | None] = {None: None, "": None, **{str(n): n for n in range(100)}}
-_VIBER, _WHATSAPP, _VK, _SMS = (channel for channel, _ in _CHANNEL_ID_KEYS)
-_new = object.__new__
-
-
-def usual_prefix(part: Part, rows: Iterable[Sequence[Any]]) -> list[SendResult]:
-    """Matched results for the leading rows that are usual: ``SEND_FIELDS`` values (absent
-    ones as ``""`` or None) of a row without ``error`` or ``base``, id and counts ASCII digits,
-    answering the next recipient of ``part`` by its phone and client id. Each result is what
-    ``match_part(part, [send_row(row), ...])`` makes of that row, built without the generic
-    checks: a send answer is on the critical path of every campaign batch. Stops at the first
-    other row (or an exception from ``rows``); the caller takes the rest the exact way."""
-    index = part.message_index
-    out: list[SendResult] = []
-    append = out.append
-    try:
-        for (id_message, client_id, phone, count, viber, whatsapp, vk, sms), recipient in zip(
-            rows, part.message.recipients, strict=False
-        ):
-            if (
-                not (id_message.isdigit() and id_message.isascii())
-                or id_message == "0"
-                or phone != recipient.phone
-            ):
-                break
-            expected = recipient.client_id_message
-            if expected is None:
-                if not (client_id is None or client_id == ""):
-                    break
-            elif client_id != expected:
-                break
-            parts = _COUNTS[count]
-            # Unrolled on purpose: a loop or comprehension over the four channels costs
-            # 0.65 ms more per 1,000 rows (measured), on the critical path of a bulk send.
-            channel_ids = {}
-            if viber != "0" and viber:
-                if not (viber.isdigit() and viber.isascii()):
-                    break
-                channel_ids[_VIBER] = viber
-            if whatsapp != "0" and whatsapp:
-                if not (whatsapp.isdigit() and whatsapp.isascii()):
-                    break
-                channel_ids[_WHATSAPP] = whatsapp
-            if vk != "0" and vk:
-                if not (vk.isdigit() and vk.isascii()):
-                    break
-                channel_ids[_VK] = vk
-            if sms != "0" and sms:
-                if not (sms.isdigit() and sms.isascii()):
-                    break
-                channel_ids[_SMS] = sms
-            # Every field set, as SendResult(...) would (tests compare the two field by field).
-            result = _new(SendResult)
-            result.message_index = index
-            result.phone = phone
-            result.id_message = id_message
-            result.client_id_message = client_id or None
-            result.base = None
-            result.error = None
-            result.channel_ids = channel_ids
-            result.parts = parts
-            result.already_sent = False
-            result.answer_missing = False
-            append(result)
-    except (AttributeError, KeyError, TypeError):
-        pass  # a value of another type: the exact path reads (or refuses) it
-    return out
-
-
-def plain_ids(answers: Sequence[SendResult], sent: int) -> list[str] | None:
-    """The ids, in request order, when the answer to ``sent`` recipients accepted every one
-    of them plainly (an id of ASCII digits each, no error, no earlier copy, no base): the
-    usual answer, which a caller records without an object per recipient. None otherwise."""
-    if len(answers) != sent:
-        return None
-    ids: list[str] = []
-    for a in answers:
-        ident = a.id_message
-        if not ident or a.error is not None or a.already_sent or a.answer_missing or a.base:
-            return None
-        ids.append(ident)
-    joined = "".join(ids)
-    return ids if joined.isdigit() and joined.isascii() else None
-
-
-_PHONE = attrgetter("phone")
-_CLIENT_ID = attrgetter("client_id_message")
-
-
-def usual_ids(
-    parts: Sequence[Part], columns: Sequence[Sequence[Sequence[str]]]
-) -> list[str] | None:
-    """What ``plain_ids`` says of the results ``usual_prefix`` makes of these rows, given as
-    columns (per part, one sequence of strings per ``SEND_FIELDS`` field), answered without a
-    result per recipient: the ids when each part's rows answer its recipients one for one,
-    in order, by phone and client id (no stored base), every id ASCII digits and not 0, every
-    channel id ASCII digits (or none) and every count one ``usual_prefix`` takes. Else None."""
-    if len(columns) != len(parts):
-        return None
-    ids: list[str] = []
-    channels: list[str] = []
-    for part, (id_col, client_id_col, phone_col, count_col, *channel_cols) in zip(
-        parts, columns, strict=True
-    ):
-        recipients = part.message.recipients
-        if (
-            part.message.bases
-            or len(id_col) != len(recipients)
-            or list(phone_col) != list(map(_PHONE, recipients))
-            or list(client_id_col) != list(map(_CLIENT_ID, recipients))
-            or not all(map(_COUNTS.__contains__, count_col))
-        ):
-            return None
-        ids += id_col
-        channels += map("".join, channel_cols)
-    joined, channel_ids = "".join(ids), "".join(channels)
-    if not (joined.isdigit() and joined.isascii()) or "" in ids or "0" in ids:
-        return None
-    if channel_ids and not (channel_ids.isdigit() and channel_ids.isascii()):
-        return None
-    return ids
-
-
-def finish_part(part: Part, done: list[SendResult], rest: list[SendResult]) -> list[SendResult]:
-    """``done`` (from ``usual_prefix``) and the rest of the rows as one matched answer."""
-    if not rest and len(done) == len(part.message.recipients) and not part.message.bases:
-        return done
-    return match_part(part, done + rest)
 
 
 def match_part(part: Part, rows: Iterable[SendResult]) -> list[SendResult]:
@@ -581,13 +410,3 @@ def _timestamp(value: str) -> datetime:
         raise CascadeResponseError(
             f"time_change_state must be 'YYYY-MM-DD hh:mm:ss', got {shown_value(value)}"
         ) from None
-
-
-def _retry_after(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return max(0.0, seconds) if seconds == seconds and seconds != float("inf") else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._defaults import REPEAT_WINDOW
+from .defaults import REPEAT_WINDOW
 
 __all__ = [
     "CascadeAuthError",

@@ -1,21 +1,16 @@
 """The field mapping, in one place: which gateway field holds which model value, how each
-value is written on the wire, and which variant carries which field. The three encoders and
-``Message.from_gateway`` read only this module."""
+value is written on the wire, and which variant carries which field. ``Message.from_gateway``
+and ``_message_fields`` (what the three encoders write) read it."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from . import _checks as check
-from ._channels import CLASSES, Channel, ChannelContent, WhatsApp
+from ._channels import CLASSES, Channel, ChannelContent
 from ._errors import CascadeValidationError
-from ._timefmt import format_time_send
 from ._wire import Variant
-
-if TYPE_CHECKING:
-    from ._message import Message
 
 #: Gateway field -> channel attribute, per channel, in the document's order.
 CHANNEL_FIELDS: dict[Channel, dict[str, str]] = {
@@ -84,22 +79,6 @@ def channel_fields(content: ChannelContent) -> dict[str, str | dict[str, str]]:
     return out
 
 
-def message_fields(message: Message, tz: ZoneInfo) -> dict[str, str | dict[str, str]]:
-    """Header fields of one message (no phones or bases): ``send_*`` from the cascade order,
-    then the message's own fields, then each channel's."""
-    out: dict[str, str | dict[str, str]] = {}
-    for number, content in enumerate(message.channels, start=1):
-        out[content.channel.send_field] = str(number)
-    if message.name_delivery is not None:
-        out["name_delivery"] = message.name_delivery
-    time_send = format_time_send(message.time_send, tz)
-    if time_send is not None:
-        out["time_send"] = time_send
-    for content in message.channels:
-        out.update(channel_fields(content))
-    return out
-
-
 def channels_from_gateway(data: Mapping[str, Any]) -> tuple[ChannelContent, ...]:
     """The cascade from gateway fields: ``send_*`` numbers order the channels."""
     unknown = sorted(set(data) - GATEWAY_KEYS)
@@ -133,33 +112,3 @@ def _channel_from_fields(channel: Channel, data: Mapping[str, Any]) -> ChannelCo
     except TypeError as exc:  # a required argument is missing
         missing = next(k for k, v in names.items() if f"'{v}'" in str(exc))
         raise CascadeValidationError(missing, "is required") from None
-
-
-def fields_used(message: Message) -> list[str]:
-    """The restricted fields a message uses."""
-    used: list[str] = []
-    if any(r.client_id_message is not None for r in message.recipients):
-        used.append("client_id_message")
-    if any(isinstance(c, WhatsApp) and c.validity_period is not None for c in message.channels):
-        used.append("validity_period_whatsapp")
-    if message.name_delivery is not None:
-        used.append("name_delivery")
-    if message.time_send is not None or any(b.time_send is not None for b in message.bases):
-        used.append("time_send")
-    if message.bases:
-        used.append("base")
-    if message.stop_bases:
-        used.append("stop_base")
-    return used
-
-
-def check_capabilities(message: Message, variant: Variant) -> None:
-    """Refuse a message that needs a field ``variant`` cannot carry, naming who can."""
-    for name in fields_used(message):
-        carriers = RESTRICTED[name]
-        if variant not in carriers:
-            names = " or ".join(sorted(v.value.upper() for v in carriers))
-            raise CascadeValidationError(
-                name,
-                f"the {variant.value.upper()} variant cannot carry it; use the {names} variant",
-            )

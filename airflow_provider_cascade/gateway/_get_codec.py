@@ -11,15 +11,15 @@ from urllib.parse import quote, urlencode
 
 from ._batches import Part, SendBatch, StateBatch
 from ._codec_base import CodecBase, unique_ids
-from ._decode import check_status, gateway_error, positional, state_rows, text_body
+from ._decode import gateway_error, positional, state_rows, text_body
 from ._errors import (
     CascadeAuthError,
     CascadeDuplicateRequestError,
     CascadeResponseError,
     CascadeValidationError,
 )
-from ._fields import message_fields
 from ._message import Message, Recipient
+from ._message_fields import message_fields
 from ._results import MessageState, SendResult
 from ._wire import HttpRequest, HttpResponse, Variant
 
@@ -108,7 +108,7 @@ class GetCodec(CodecBase):
         return SendBatch(request, (Part(index, message.with_recipients(chunk, bases=())),))
 
     def _parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]:
-        check_status(response)
+        response.raise_for_status()
         text = text_body(response).strip()
         (part,) = batch.parts
         if _IDS.fullmatch(text) is None:
@@ -124,7 +124,7 @@ class GetCodec(CodecBase):
         ]
 
     def _parse_state(self, batch: StateBatch, response: HttpResponse) -> dict[str, MessageState]:
-        check_status(response)
+        response.raise_for_status()
         text = text_body(response).strip()
         error = gateway_error(text or "empty response", response.status)
         if not text or isinstance(error, (CascadeAuthError, CascadeDuplicateRequestError)):

@@ -13,8 +13,9 @@ from ._channels import SMS, VK, Channel, ChannelContent, Viber, WhatsApp, channe
 from ._errors import CascadeValidationError
 from ._fields import channels_from_gateway
 from ._timefmt import check_time_send
+from .defaults import MAX_CLIENT_ID
 
-_MAX_CLIENT_ID_TEXT = str(check.MAX_CLIENT_ID)  # 19 digits: compared as text at that length
+_MAX_CLIENT_ID_TEXT = str(MAX_CLIENT_ID)  # 19 digits: compared as text at that length
 _PLAIN_PHONE = re.compile(check.PHONE_PATTERN).fullmatch
 
 

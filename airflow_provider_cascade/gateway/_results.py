@@ -42,7 +42,9 @@ class SendResult:
     accepted, so the recipient may have been messaged: resend only after the repeat window and
     with the same ``client_id_message``. ``already_sent``: the gateway refused a repeated
     ``client_id_message``; ``id_message`` is the earlier id when the gateway gave it back, else
-    None (sent, but untracked).
+    None (sent, but untracked). ``note``: a text the gateway gave beside an id (e.g.
+    ``Недостаточно средств…``): the message is held under that id, so it is accepted and
+    polled, and its final state says what became of it.
     """
 
     message_index: int
@@ -55,6 +57,7 @@ class SendResult:
     parts: int | None = None
     already_sent: bool = False
     answer_missing: bool = False
+    note: str | None = None
 
     @property
     def accepted(self) -> bool:
@@ -71,6 +74,7 @@ class SendResult:
             "error": self.error,
             "already_sent": self.already_sent,
             "answer_missing": self.answer_missing,
+            "note": self.note,
             "parts": self.parts,
             "channel_ids": {c.value: v for c, v in self.channel_ids.items()},
         }

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Union
 
-from . import _defaults as default
-from ._errors import CascadeValidationError
+from . import defaults as default
+from ._errors import CascadeAuthError, CascadeServerError, CascadeValidationError
 from ._secrets import REDACTED
 
 _SECRET_QUERY = re.compile(
@@ -118,6 +118,25 @@ class HttpResponse:
     def header(self, name: str) -> str | None:
         lname = name.lower()
         return next((v for k, v in self.headers.items() if k.lower() == lname), None)
+
+    def raise_for_status(self) -> None:
+        """Raise for statuses whose body is not the protocol's: 429 and 5xx are transient
+        (``CascadeServerError``, with the Retry-After seconds), 401 and 403 the credentials."""
+        status = self.status
+        if status == 429 or status >= 500:
+            raise CascadeServerError(status, _retry_after(self.header("Retry-After")))
+        if status in (401, 403):
+            raise CascadeAuthError(f"HTTP {status}", http_status=status)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return max(0.0, seconds) if seconds == seconds and seconds != float("inf") else None
 
 
 @dataclass(frozen=True, slots=True)

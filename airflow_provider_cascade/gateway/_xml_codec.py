@@ -1,14 +1,9 @@
 """The XML POST variant (``xml/message.php``, ``xml/state_message.php``), built and
-parsed with lxml: the library escapes, the parser resolves no entities and loads no DTD.
-The usual send answer, on the critical path of every campaign batch, is read by its regular
-grammar instead (``_usual_answer``); anything outside that grammar goes to lxml."""
+parsed with lxml: the library escapes, the parser resolves no entities and loads no DTD."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from functools import lru_cache
-from operator import itemgetter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from lxml import etree
@@ -16,22 +11,17 @@ from lxml import etree
 from ._batches import Part, SendBatch, StateBatch, chunks, plan_parts
 from ._codec_base import CodecBase, unique_ids
 from ._decode import (
-    SEND_FIELDS,
-    STATUS_WORDS,
     check_state_ids,
-    check_status,
-    finish_part,
     gateway_error,
+    match_part,
     part_error,
     send_row,
     state_rows,
     text_body,
-    usual_ids,
-    usual_prefix,
 )
 from ._errors import CascadeResponseError
-from ._fields import message_fields
 from ._message import Message
+from ._message_fields import message_fields
 from ._results import MessageState, SendResult
 from ._wire import HttpRequest, HttpResponse, Variant
 
@@ -117,26 +107,6 @@ class XmlCodec(CodecBase):
         return SendBatch(self._document(SEND_PATH, root), tuple(parts))
 
     def _parse_send(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]:
-        usual = _usual_answer(response)
-        if usual is not None and len(usual) == len(batch.parts):
-            results: list[SendResult] = []
-            for part, columns in zip(batch.parts, usual, strict=True):
-                rows = list(zip(*columns, strict=True))
-                done = usual_prefix(part, rows)
-                if len(done) != len(rows):
-                    break  # a row usual_prefix leaves to the exact path: read it all that way
-                results.extend(finish_part(part, done, []))
-            else:
-                return results
-        return self._parse_send_exactly(batch, response)
-
-    def accepted_ids(self, batch: SendBatch, response: HttpResponse) -> list[str] | None:
-        """As ``JsonCodec.accepted_ids``: the usual answer's ids without lxml or a result
-        per recipient; None for any other answer."""
-        usual = _usual_answer(response)
-        return None if usual is None else usual_ids(batch.parts, usual)
-
-    def _parse_send_exactly(self, batch: SendBatch, response: HttpResponse) -> list[SendResult]:
         root = _load(response)
         items = [child for child in root if child.tag == "message"]
         if len(items) != len(batch.parts):
@@ -168,7 +138,7 @@ class XmlCodec(CodecBase):
 
 
 def _load(response: HttpResponse) -> etree._Element:
-    check_status(response)
+    response.raise_for_status()
     try:
         root = parse_document(response.body)
     except CascadeResponseError:
@@ -187,107 +157,16 @@ def _load(response: HttpResponse) -> etree._Element:
     return root
 
 
-# XML's whitespace, not Unicode's. Runs and values are capped far below libxml2's limits
-# (10,000,000 characters, kept by lxml's parser here): longer ones go to the exact path.
-_WS = "[ \t\r\n]{0,4096}"
-_DIGITS = "[0-9]{0,64}"
-_FIRST_ROW = re.compile(f'<information((?: [a-z_]+="{_DIGITS}")+)>')
-_ATTRIBUTE_NAME = re.compile(r" ([a-z_]+)=")
-
-
-@lru_cache(maxsize=16)
-def _grammar(names: tuple[str, ...]) -> re.Pattern[str] | None:
-    """The usual send answer whose rows carry these attributes in this order, as a regular
-    language: an optional UTF-8 declaration, ``<response>``, ``<message>`` elements holding
-    only ``<information>`` rows with exactly these attributes, each of ASCII digits in double
-    quotes, and a status word or nothing as text; XML whitespace between elements (runs and
-    values of bounded length). Nothing else: no DOCTYPE, entity, comment, CDATA, namespace
-    or other attribute. Any XML parser builds the same tree of such a text, so it is read
-    with regular expressions and ``str.split``."""
-    if len(set(names)) != len(names) or not set(names) <= set(SEND_FIELDS):
-        return None  # a parser refuses a repeated attribute; any other is not a usual row
-    texts = "|".join(map(re.escape, sorted(STATUS_WORDS)))
-    values = "".join(f' {name}="{_DIGITS}"' for name in names)
-    row = f"<information{values}>(?:{texts})?</information>"
-    return re.compile(
-        f"(?:<\\?xml version=([\"'])1\\.0\\1 encoding=([\"'])(?i:utf-8)\\2\\?>)?{_WS}"
-        f"<response>{_WS}(?:<message>{_WS}(?:{row}{_WS})*</message>{_WS})+</response>{_WS}"
-    )
-
-
-def _usual_answer(response: HttpResponse) -> list[list[Sequence[str]]] | None:
-    """Each ``<message>``'s rows as columns, one per ``SEND_FIELDS`` field (an absent one all
-    ``""``), when the answer is HTTP 200, UTF-8 and in the usual grammar of its first row
-    (``_grammar``); None otherwise, and the exact path reads it. lxml's tree and attribute
-    access cost three times this on the critical path of every campaign batch."""
-    if response.status != 200:
-        return None
-    try:
-        text = response.body.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    first = _FIRST_ROW.search(text)
-    names = () if first is None else tuple(_ATTRIBUTE_NAME.findall(first[1]))
-    grammar = _grammar(names) if names else None
-    if grammar is None or grammar.fullmatch(text) is None:
-        return None
-    # In this grammar the only double-quoted texts after <response> are the rows' values,
-    # in order, and "</message>" only ends a message.
-    width, where = len(names), [names.index(k) if k in names else -1 for k in SEND_FIELDS]
-    out: list[list[Sequence[str]]] = []
-    for part in text[text.index("<response>") :].split("</message>")[:-1]:
-        values = part.split('"')[1::2]
-        none = [""] * (len(values) // width)
-        out.append([none if i < 0 else values[i::width] for i in where])
-    return out
-
-
 def _message_results(part: Part, item: etree._Element) -> list[SendResult]:
     children = list(item)
     if len(children) == 1 and children[0].tag == "error":
         return part_error(part, children[0].text or "")
-    done = usual_prefix(part, _usual_rows(children))
-    rest = []
-    for child in children[len(done) :]:
+    rows = []
+    for child in children:
         if child.tag != "information":
             raise CascadeResponseError(f"unexpected <{child.tag}> inside <message>")
-        rest.append(send_row(_attrs(child), child.text or ""))
-    return finish_part(part, done, rest)
-
-
-_USUAL_TEXTS = frozenset({None, "", *STATUS_WORDS})
-
-
-def _usual_rows(children: list[etree._Element]) -> Iterator[Sequence[Any]]:
-    """Each ``<information>``'s ``SEND_FIELDS`` (absent ones as ``""``) while its text is a
-    status word (or none) and it has neither ``error`` nor ``base``: the document's success
-    row, read without a dict per row (lxml's attribute access dominates the answer)."""
-    last: object = None
-    usual, pick = False, None
-    for child in children:
-        if child.tag != "information" or child.text not in _USUAL_TEXTS:
-            return
-        keys = child.keys()
-        if keys != last:
-            (usual, pick), last = _shape(keys), keys
-        if not usual:
-            return
-        yield child.values() if pick is None else pick([*child.values(), ""])
-
-
-_SEND_KEYS = list(SEND_FIELDS)
-
-
-def _shape(keys: Sequence[Any]) -> tuple[bool, Callable[[list[Any]], Sequence[Any]] | None]:
-    """For rows with these attribute names: whether they can be success rows, and how to
-    take their values (plus a last ``""``) in ``SEND_FIELDS`` order; None: as they are (the
-    emulator's order, and the document's JSON order)."""
-    if "error" in keys or "base" in keys:
-        return False, None
-    if keys == _SEND_KEYS:
-        return True, None
-    absent = len(keys)
-    return True, itemgetter(*(keys.index(k) if k in keys else absent for k in SEND_FIELDS))
+        rows.append(send_row(_attrs(child), child.text or ""))
+    return match_part(part, rows)
 
 
 def _attrs(element: etree._Element) -> dict[str, str]:

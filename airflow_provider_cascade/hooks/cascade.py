@@ -53,10 +53,10 @@ def _kind(resend: bool) -> str:
 class _MeteredClient(CascadeClient):
     """The blocking client, its requests and refusals counted in Airflow's metrics."""
 
-    def _fetch(self, request: Any, *, resend: bool, on_sent: Any = None) -> Any:
+    def _fetch(self, request: Any, *, resend: bool) -> Any:
         started, ok = time.monotonic(), False
         try:
-            response = super()._fetch(request, resend=resend, on_sent=on_sent)
+            response = super()._fetch(request, resend=resend)
             ok = True
             return response
         finally:

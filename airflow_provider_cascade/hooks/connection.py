@@ -12,28 +12,28 @@ from ..gateway import (
     CascadeValidationError,
     LoginPassword,
     Variant,
-    _defaults,
+    defaults,
 )
 from ..gateway.codec import CodecSettings
 
 
 @dataclass(frozen=True)
 class ConnectionSettings:
-    """What the clients need besides the codec; every default from ``gateway._defaults``."""
+    """What the clients need besides the codec; every default from ``gateway.defaults``."""
 
     variant: Variant
     codec: CodecSettings
     timeout: float
     verify: bool | str
-    connect_timeout: float = _defaults.CONNECT_TIMEOUT
-    deadline: float = _defaults.REQUEST_DEADLINE
+    connect_timeout: float = defaults.CONNECT_TIMEOUT
+    deadline: float = defaults.REQUEST_DEADLINE
     """Seconds one request may take in all (extra ``deadline``)."""
-    repeat_window: float = _defaults.REPEAT_WINDOW
+    repeat_window: float = defaults.REPEAT_WINDOW
     """Seconds before the gateway accepts the same request again (extra ``repeat_window``);
     0 for a gateway (or emulator) without the once-a-minute rule."""
-    retry_limit: int = _defaults.RETRY_LIMIT
+    retry_limit: int = defaults.RETRY_LIMIT
     """Tries after the first, for failures a new try can cure (extra ``retry_limit``)."""
-    retry_delay: float = _defaults.RETRY_DELAY
+    retry_delay: float = defaults.RETRY_DELAY
     """Seconds before the first retry, doubled each time (extra ``retry_delay``)."""
     mask_phones: bool = False
     """Show phones as ``79*****0001`` in task logs, XCom summaries and reports (extra
@@ -143,22 +143,22 @@ def connection_settings(
     codec = CodecSettings(
         base_url=base_url(host, port, schema, extra.get("scheme")),
         auth=auth,
-        timezone=str(extra.get("timezone") or _defaults.TIMEZONE),
-        max_recipients=int(_number(extra, "max_recipients", _defaults.MAX_RECIPIENTS)),
-        max_state_ids=int(_number(extra, "max_state_ids", _defaults.MAX_STATE_IDS)),
+        timezone=str(extra.get("timezone") or defaults.TIMEZONE),
+        max_recipients=int(_number(extra, "max_recipients", defaults.MAX_RECIPIENTS)),
+        max_state_ids=int(_number(extra, "max_state_ids", defaults.MAX_STATE_IDS)),
     )
     return ConnectionSettings(
         variant=variant,
         codec=codec,
-        timeout=_number(extra, "timeout", _defaults.READ_TIMEOUT),
+        timeout=_number(extra, "timeout", defaults.READ_TIMEOUT),
         verify=_verify(extra.get("verify")),
-        connect_timeout=_number(extra, "connect_timeout", _defaults.CONNECT_TIMEOUT),
-        deadline=_number(extra, "deadline", _defaults.REQUEST_DEADLINE),
+        connect_timeout=_number(extra, "connect_timeout", defaults.CONNECT_TIMEOUT),
+        deadline=_number(extra, "deadline", defaults.REQUEST_DEADLINE),
         repeat_window=_number(
-            extra, "repeat_window", _defaults.REPEAT_WINDOW, zero=True, maximum=3600
+            extra, "repeat_window", defaults.REPEAT_WINDOW, zero=True, maximum=3600
         ),
-        retry_limit=_whole(extra, "retry_limit", _defaults.RETRY_LIMIT),
-        retry_delay=_number(extra, "retry_delay", _defaults.RETRY_DELAY, zero=True),
+        retry_limit=_whole(extra, "retry_limit", defaults.RETRY_LIMIT),
+        retry_delay=_number(extra, "retry_delay", defaults.RETRY_DELAY, zero=True),
         mask_phones=_flag(extra, "mask_phones"),
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from ..gateway.codec import MAX_CLIENT_ID
+from ..gateway.defaults import MAX_CLIENT_ID
 
 
 def stable_client_id(*parts: object) -> str:

@@ -14,11 +14,11 @@ from itertools import chain, pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..gateway import CascadeValidationError, Message, Recipient
+from ..gateway import CascadeValidationError, Message, Recipient, as_message
 from ..gateway._checks import PHONE_PATTERN
 from ..gateway._privacy import mask_phones_in, shown_phone
 from ..gateway._timefmt import time_send_at
-from ..gateway.codec import as_message, redact_url
+from ..gateway.codec import redact_url
 from ._client_ids import client_id_maker
 from ._files import (
     MAX_LINE,

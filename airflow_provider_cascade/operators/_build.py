@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..gateway import CascadeValidationError, Message, Recipient
-from ..gateway.codec import as_message, comma_list
+from ..gateway import CascadeValidationError, Message, Recipient, as_message, comma_list
 from ..ledger._client_ids import stable_client_id
 
 

@@ -24,10 +24,10 @@ from ..gateway import (
     Variant,
     summarize,
 )
-from ..gateway._defaults import MAX_TRANSIENT_FAILURES, REPEAT_WINDOW
 from ..gateway._privacy import mask_phones_in, shown_phone
 from ..gateway._timefmt import zone
 from ..gateway.codec import redact_url
+from ..gateway.defaults import MAX_TRANSIENT_FAILURES, REPEAT_WINDOW
 from ..hooks import _metrics
 from ..hooks.cascade import CascadeHook
 from ..ledger import (

@@ -16,9 +16,8 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
-from ..gateway import CascadeValidationError
-from ..gateway._defaults import MAX_TRANSIENT_FAILURES, POLL_INTERVAL
-from ..gateway.codec import comma_list
+from ..gateway import CascadeValidationError, comma_list
+from ..gateway.defaults import MAX_TRANSIENT_FAILURES, POLL_INTERVAL
 from ..hooks.cascade import CascadeHook
 from ..ledger import is_reference
 from ..ledger._report import SendInfo, check_report_path

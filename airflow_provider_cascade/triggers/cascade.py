@@ -15,7 +15,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from ..gateway import CascadeError
-from ..gateway._defaults import MAX_TRANSIENT_FAILURES
+from ..gateway.defaults import MAX_TRANSIENT_FAILURES
 from ..hooks.cascade import CascadeHook
 from ..ledger import LedgerStorageUnavailable
 from ..waiting import (

@@ -26,17 +26,17 @@ from airflow_provider_cascade.gateway import (
     Recipient,
     Variant,
     Viber,
+    comma_list,
     summarize,
 )
+from airflow_provider_cascade.gateway._codec_base import unique_ids
 from airflow_provider_cascade.gateway.codec import (
     CodecSettings,
     GetCodec,
     HttpResponse,
     JsonCodec,
     XmlCodec,
-    comma_list,
     make_codec,
-    unique_ids,
 )
 from airflow_provider_cascade.operators._build import with_client_ids
 

@@ -19,7 +19,7 @@ from airflow_provider_cascade.gateway import (
     Message,
     MessageStatus,
     Viber,
-    _defaults,
+    defaults,
 )
 from airflow_provider_cascade.hooks.cascade import CascadeHook
 from airflow_provider_cascade.hooks.connection import ConnectionSettings, connection_settings
@@ -287,8 +287,8 @@ def settings_with(**extra: object) -> ConnectionSettings:
 def test_connection_defaults_come_from_the_defaults_module() -> None:
     s = settings_with()
     assert (s.connect_timeout, s.timeout, s.deadline, s.repeat_window) == (
-        _defaults.CONNECT_TIMEOUT, _defaults.READ_TIMEOUT, _defaults.REQUEST_DEADLINE,
-        _defaults.REPEAT_WINDOW,
+        defaults.CONNECT_TIMEOUT, defaults.READ_TIMEOUT, defaults.REQUEST_DEADLINE,
+        defaults.REPEAT_WINDOW,
     )  # fmt: skip
 
 
@@ -310,58 +310,20 @@ def test_bad_timing_extras_are_refused(key: str, value: object) -> None:
     assert err.value.field == f"extra.{key}"
 
 
-@pytest.mark.parametrize("protocol", ["json", "xml", "get"])
-def test_on_sent_runs_once_after_the_request_left_and_never_when_it_did_not(
-    cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, protocol: str
-) -> None:
-    """The ledger plans its next batch in ``on_sent``: it must run exactly once per request
-    that left (whatever the answer), and never for one that could not leave."""
-    gw = cascade_gateway
-    hook = use(monkeypatch, gw, protocol)
-    (batch,) = hook.get_conn().codec.send_batches([message("79000000031")])
-    calls: list[int] = []
-    (result,) = hook.get_conn().send_batch(batch, lambda: calls.append(len(calls)))
-    assert result.accepted and calls == [0]
-    gw.faults.garbage_next(1)  # the request left; its answer is unreadable
-    (batch,) = hook.get_conn().codec.send_batches([message("79000000032")])
-    with pytest.raises(CascadeError):
-        hook.get_conn().send_batch(batch, lambda: calls.append(len(calls)))
-    assert calls == [0, 1]
-
-    conn = {**gw.conn_dict(protocol), "port": 1}  # nothing listens there: never left
-    monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", json.dumps(conn))
-    refused = CascadeHook(retry_limit=0)
-    (batch,) = refused.get_conn().codec.send_batches([message("79000000033")])
-    with pytest.raises(CascadeTransportError) as err:
-        refused.get_conn().send_batch(batch, lambda: calls.append(len(calls)))
-    assert not err.value.may_have_sent and calls == [0, 1]
-
-
 @pytest.mark.parametrize("protocol", ["json", "xml"])
-def test_a_bulk_send_encodes_each_request_while_the_one_before_is_away(
+def test_a_bulk_send_checks_every_message_first_then_sends_batch_by_batch(
     cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, protocol: str
 ) -> None:
-    """Every message is checked before the first request; request i+1 is encoded only once
-    request i has left (not all up front), and a bad message anywhere sends nothing."""
+    """Every message is checked before the first request (a bad message anywhere sends
+    nothing); then one request per batch, in order, each answer matched to its recipients."""
     gw = cascade_gateway
     hook = use(monkeypatch, gw, protocol, max_recipients=2)
     client = hook.get_conn()
-    codec = client.codec
-    encoded_after: list[int] = []  # requests made when each batch was encoded
-    encode = codec._request if protocol == "json" else codec._send_batch  # type: ignore[attr-defined]
-
-    def counting(*args: object) -> object:
-        encoded_after.append(client.requests_made)
-        return encode(*args)
-
-    monkeypatch.setattr(codec, "_request" if protocol == "json" else "_send_batch", counting)
     phones = [f"7900000010{i}" for i in range(5)]
     results = hook.send([message(*phones)])
     assert [r.phone for r in results] == phones and all(r.accepted for r in results)
-    # batch 1 before any request, batch i+1 during request i (on_sent: once it has left)
-    assert encoded_after == [0, 1, 2] and client.requests_made == 3
+    assert client.requests_made == 3 and len(gw.requests) == 3
 
-    seen = len(gw.requests)
     with pytest.raises(CascadeValidationError):
         hook.send([message(*phones), message("12")])
-    assert len(gw.requests) == seen
+    assert len(gw.requests) == 3 and client.requests_made == 3

@@ -7,6 +7,7 @@ import inspect
 import json
 import pkgutil
 import subprocess
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ def test_base_url_forms() -> None:
 
 
 def test_airflow_lists_the_provider() -> None:
-    airflow_bin = Path(__file__).parents[2] / ".venv" / "bin" / "airflow"
+    airflow_bin = Path(sys.executable).parent / "airflow"
     out = subprocess.run([str(airflow_bin), "providers", "list"], capture_output=True, text=True,
                          timeout=300, check=True)  # fmt: skip
     assert "airflow-provider-cascade" in out.stdout

@@ -26,7 +26,7 @@ from airflow_provider_cascade.gateway import (
     CascadeTransportError,
     SendResult,
     Variant,
-    _defaults,
+    defaults,
 )
 from airflow_provider_cascade.gateway.codec import make_codec
 
@@ -171,7 +171,7 @@ def test_memory_is_bounded_for_a_large_redirect_body(which: str, figures: Counte
     finally:
         tracemalloc.stop()
     assert isinstance(result, CascadeResponseError)
-    assert peak < 3 * _defaults.MAX_BODY, peak
+    assert peak < 3 * defaults.MAX_BODY, peak
     figures["hostile answers tried"] += 1
 
 

@@ -1,5 +1,5 @@
-"""Waiting (sensor, trigger, the end of a wait), each test aimed at one mutant of
-``tests/mutants.py``: against the emulator with its once-a-minute rule on."""
+"""Waiting (sensor, trigger, the end of a wait), against the emulator with its once-a-minute
+rule on."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def test_the_sensor_poke_fails_on_undelivered(gw: CascadeEmulator) -> None:
     sensor = CascadeMessageStateSensor(task_id="w", id_messages=ids, fail_on_undelivered=True)
     with pytest.raises(CascadeError, match="1 message"):
         for _ in range(40):
-            if sensor.poke(context()):  # done without failing: the mutant's way out
+            if sensor.poke(context()):  # done without failing: undelivered went unnoticed
                 break
             time.sleep(WINDOW / 2)
 

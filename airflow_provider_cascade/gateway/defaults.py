@@ -1,7 +1,11 @@
-"""Every default the provider relies on, defined once. Connection extras, codecs, clients,
-operators, sensors and the provider info all read them from here."""
+"""Every default and limit the provider relies on, defined once. Connection extras, codecs,
+clients, operators, sensors and the provider info all read them from here."""
 
 from __future__ import annotations
+
+MAX_CLIENT_ID = 9_223_372_036_854_775_807
+"""The largest ``client_id_message``: a signed 64-bit integer, which any gateway storing it as
+a BIGINT accepts."""
 
 TIMEZONE = "Europe/Moscow"
 """The zone ``time_send`` is written in when the connection names none."""

@@ -1,6 +1,5 @@
-"""The retry decision and the connection's settings, each test aimed at one mutant of
-``tests/mutants.py``: the real ``Retrying`` state machine fed real answers, and the hook built
-from a real connection URI (no patched functions)."""
+"""The retry decision and the connection's settings: the real ``Retrying`` state machine fed
+real answers, and the hook built from a real connection URI (no patched functions)."""
 
 from __future__ import annotations
 

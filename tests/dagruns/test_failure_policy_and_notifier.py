@@ -1,6 +1,5 @@
-"""The send operator's failure policy and the notifier, each test aimed at one mutant of
-``tests/mutants.py``: ``execute()``/``notify()`` with a small context against the emulator,
-no Airflow processes (fast tier)."""
+"""The send operator's failure policy and the notifier: ``execute()``/``notify()`` with a small
+context against the emulator, no Airflow processes (fast tier)."""
 
 from __future__ import annotations
 

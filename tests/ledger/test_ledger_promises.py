@@ -1,5 +1,5 @@
-"""The ledger's promises, each test aimed at one mutant of ``tests/mutants.py``: against the
-strict emulator (the once-a-minute rule on), no Airflow processes."""
+"""The ledger's promises, against the strict emulator (the once-a-minute rule on), no Airflow
+processes."""
 
 from __future__ import annotations
 
