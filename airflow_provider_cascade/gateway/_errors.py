@@ -3,10 +3,13 @@ never from URLs, headers or bodies that could carry credentials."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._defaults import REPEAT_WINDOW
 
 __all__ = [
     "CascadeAuthError",
+    "CascadeBudgetExceeded",
     "CascadeDuplicateRequestError",
     "CascadeError",
     "CascadeGatewayError",
@@ -89,3 +92,17 @@ class CascadeTransportError(CascadeError):
             else ""
         )
         super().__init__(f"request failed: {reason}{tail}")
+
+
+class CascadeBudgetExceeded(CascadeError):
+    """The campaign's estimated cost is over its ``max_cost``: nothing was sent."""
+
+    def __init__(self, estimate: Any, max_cost: Any, basis: str, counts: str) -> None:
+        self.estimate = estimate
+        self.max_cost = max_cost
+        self.basis = basis
+        self.counts = counts
+        super().__init__(
+            f"estimated cost {estimate} ({basis.replace('_', ' ')}) exceeds max_cost {max_cost}: "
+            f"{counts}; nothing was sent"
+        )

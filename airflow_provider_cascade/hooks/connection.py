@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from ..clients._policy import RetryPolicy
@@ -14,6 +15,8 @@ from ..gateway import (
     Variant,
     _defaults,
 )
+from ..gateway._channels import Channel
+from ..gateway._estimate import parse_prices
 from ..gateway.codec import CodecSettings
 
 
@@ -35,6 +38,8 @@ class ConnectionSettings:
     """Tries after the first, for failures a new try can cure (extra ``retry_limit``)."""
     retry_delay: float = _defaults.RETRY_DELAY
     """Seconds before the first retry, doubled each time (extra ``retry_delay``)."""
+    prices: dict[Channel, Decimal] = field(default_factory=dict)
+    """Price per unit for each channel (extra ``prices``), for cost estimates."""
 
 
 def base_url(
@@ -123,6 +128,8 @@ def connection_settings(
         (at most 3600); 0 for a gateway or emulator without the once-a-minute rule.
     :param extra.retry_limit: tries after the first, for failures a new try can cure.
     :param extra.retry_delay: seconds before the first retry, doubled each time.
+    :param extra.prices: price per unit for each channel, for cost estimates and
+        ``max_cost``: ``{"sms": "2.50", "viber": "1.10"}`` (an SMS part, a Viber message).
     """
     token = extra.get("token") or None
     if token:
@@ -153,6 +160,7 @@ def connection_settings(
         ),
         retry_limit=_whole(extra, "retry_limit", _defaults.RETRY_LIMIT),
         retry_delay=_number(extra, "retry_delay", _defaults.RETRY_DELAY, zero=True),
+        prices=parse_prices("extra.prices", extra.get("prices")),
     )
 
 

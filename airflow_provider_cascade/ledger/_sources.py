@@ -205,11 +205,15 @@ def recipient_items(
                 raise CascadeValidationError(field_name, f"{url}: the CSV needs a 'phone' column")
             at = header.index("phone")
             at_cid = header.index("client_id_message") if "client_id_message" in header else -1
+            at_tz = header.index("timezone") if "timezone" in header else -1
             for row in reader:
                 phone = row[at].strip() if at < len(row) else ""
                 if not phone:
                     continue
                 cid = row[at_cid].strip() if 0 <= at_cid < len(row) else ""
+                if 0 <= at_tz < len(row) and row[at_tz].strip():  # the send windows' zone
+                    yield {"phone": phone, "client_id_message": cid, "timezone": row[at_tz].strip()}
+                    continue
                 yield {"phone": phone, "client_id_message": cid} if cid else phone
         except csv.Error as exc:  # a field past csv's size limit, a NUL byte, a bad quote
             raise CascadeValidationError(field_name, f"line {reader.line_num}: {exc}") from None

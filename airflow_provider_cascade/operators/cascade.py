@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from functools import cached_property
 from itertools import chain
 from typing import Any
@@ -16,14 +17,28 @@ from airflow.providers.common.compat.sdk import BaseOperator, Context, conf
 
 from ..gateway import (
     CascadeAuthError,
+    CascadeBudgetExceeded,
     CascadeDuplicateRequestError,
     CascadeError,
     CascadeValidationError,
     Message,
     Variant,
 )
+from ..gateway._channels import Channel
 from ..gateway._defaults import MAX_TRANSIENT_FAILURES, REPEAT_WINDOW
+from ..gateway._estimate import (
+    Estimate,
+    Tally,
+    channel_units,
+    check_basis,
+    check_budget,
+    estimate,
+    parse_max_cost,
+    parse_prices,
+)
+from ..gateway._message import _as_channel
 from ..gateway._timefmt import zone
+from ..gateway._windows import SendWindow, Zones, in_windows
 from ..hooks.cascade import CascadeHook
 from ..ledger import (
     Ledger,
@@ -38,7 +53,9 @@ from ..ledger import (
     split_recipients_file,
     task_folder,
 )
+from ..ledger._prices import PriceHistory, keep_prices, observe
 from ..ledger._sources import Chunk
+from ..ledger._suppress import Suppression, suppress_urls
 from ..triggers.cascade import CascadeMessageStateTrigger
 from ..waiting import (
     StatusWait,
@@ -55,6 +72,7 @@ from ._build import build_messages
 RESULTS_KEY = "send_results"
 SUMMARY_KEY = "send_summary"
 STATE_STORE_KEY = "cascade_ledger"
+ESTIMATE_KEY = "estimate"
 Feed = Iterable[tuple[int, Message, Iterable[Any]]]
 
 
@@ -79,6 +97,8 @@ def default_retry_policy() -> Any:
                       reason="invalid input: a retry would fail the same way"),
             RetryRule(exception=CascadeAuthError, action=RetryAction.FAIL,
                       reason="the gateway refused the credentials"),
+            RetryRule(exception=CascadeBudgetExceeded, action=RetryAction.FAIL,
+                      reason="over max_cost: a retry would cost the same"),
             RetryRule(exception=CascadeDuplicateRequestError, action=RetryAction.RETRY,
                       retry_delay=timedelta(seconds=REPEAT_WINDOW),
                       reason="the gateway's once-a-minute rule: retry after the window"),
@@ -113,6 +133,21 @@ class _CascadeSendOperator(BaseOperator):
         429, network, unreadable answer) before the wait fails.
     :param hook_params: keyword arguments for ``CascadeHook``, e.g.
         ``{"retry_limit": 5, "retry_delay": 2}``.
+    :param dry_run: check everything, plan and estimate the cost, send nothing: the estimate
+        is returned (XCom) and written beside the ledger.
+    :param prices: price per unit for each channel (an SMS part, a Viber, WhatsApp or VK
+        message), e.g. ``{"sms": "2.50", "viber": "1.10"}``; channels not named take the
+        connection extra ``prices``, else what earlier campaigns cost.
+    :param max_cost: the most the campaign may cost (a decimal): over it, or when it cannot
+        be known, the task fails with nothing sent and is not retried.
+    :param max_cost_basis: the estimate ``max_cost`` is checked against: ``worst_case``
+        (every channel of the cascade used), ``first_channel`` or ``expected``.
+    :param send_window: local hours a person may be messaged in, e.g. ``("09:00", "21:00")``:
+        a recipient outside them gets ``time_send`` at their window's next opening.
+    :param default_timezone: IANA zone of recipients with no ``timezone`` column; None: the
+        connection's zone.
+    :param suppress_file: CSV (``phone`` column) or JSON Lines of phones never to message, a
+        path or object-storage URL, or a list of them.
     """
 
     ui_color = "#e4f0ff"
@@ -133,6 +168,13 @@ class _CascadeSendOperator(BaseOperator):
         wait_timeout: timedelta | float = timedelta(hours=24),
         max_transient_failures: int = MAX_TRANSIENT_FAILURES,
         hook_params: dict[str, Any] | None = None,
+        dry_run: bool = False,
+        prices: Mapping[str, Any] | None = None,
+        max_cost: Decimal | str | float | None = None,
+        max_cost_basis: str = "worst_case",
+        send_window: Sequence[str] | None = None,
+        default_timezone: str | None = None,
+        suppress_file: str | Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         if "retry_policy" not in kwargs and (policy := default_retry_policy()) is not None:
@@ -157,6 +199,22 @@ class _CascadeSendOperator(BaseOperator):
             if isinstance(wait_timeout, timedelta)
             else float(wait_timeout)
         )
+        self.dry_run_only = dry_run  # BaseOperator.dry_run is a method
+        self.prices = parse_prices("prices", prices)
+        self.max_cost = parse_max_cost(max_cost)
+        self.max_cost_basis = check_basis(max_cost_basis)
+        self.send_window = SendWindow.parse(send_window)
+        if default_timezone is not None:
+            try:
+                zone(default_timezone)
+            except CascadeValidationError as exc:
+                raise CascadeValidationError("default_timezone", exc.rule) from None
+        self.default_timezone = default_timezone
+        self.suppress_file = suppress_file
+        suppress_urls(suppress_file)
+        self._tally: Tally | None = None
+        self._zones: Zones | None = None
+        self._now = datetime.now(timezone.utc)
 
     @cached_property
     def hook(self) -> CascadeHook:
@@ -169,6 +227,39 @@ class _CascadeSendOperator(BaseOperator):
 
     def total_hint(self) -> int | None:
         return None
+
+    @cached_property
+    def suppression(self) -> Suppression | None:
+        urls = suppress_urls(self.suppress_file)
+        return Suppression(urls) if urls else None
+
+    def _feed(self, plan: Plan, codec: Any) -> Feed:
+        """The feed as sent: suppressed recipients dropped, the others grouped by the
+        ``time_send`` their send window gives, counted for the estimate in a dry run."""
+        feed = self.feed(plan)
+        if self.suppression is not None:
+            feed = self.suppression.drop(feed)
+        if self.send_window is not None:
+            gateway_zone = zone(codec.settings.timezone)
+            feed = in_windows(
+                feed, self.send_window, gateway_zone=gateway_zone, now=self._now,
+                default_zone=zone(self.default_timezone) if self.default_timezone else gateway_zone,
+                zone_of=lambda: self._zones.last if self._zones is not None else None,
+            )  # fmt: skip
+        if self._tally is not None:
+            feed = self._tally.count(feed)
+        return feed
+
+    def _estimate(self, tally: Tally) -> Estimate:
+        """Prices per channel: this task's, else the connection's, else learned from earlier
+        campaigns; the history's fall-through shares give the expected figure."""
+        history = PriceHistory(self.ledger or default_root(), self.cascade_conn_id)
+        known: dict[Channel, tuple[Decimal, str]] = {
+            c: (p, "history") for c, p in history.unit_prices().items()
+        }
+        known.update({c: (p, "connection") for c, p in self.hook.settings.prices.items()})
+        known.update({c: (p, "argument") for c, p in self.prices.items()})
+        return estimate(tally, known, history.reach())
 
     # -- the send -----------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
@@ -188,11 +279,26 @@ class _CascadeSendOperator(BaseOperator):
         )
 
         def chunks() -> Iterator[Chunk]:
-            return plan.chunks(self._checked(self.feed(plan), codec))
+            return plan.chunks(self._checked(self._feed(plan, codec), codec))
 
+        self._now = datetime.now(timezone.utc)  # one clock for the plan and the send
         dry = replace(plan, derive_ids=False, repeats_skipped=0, samples=[])
-        planned, requests = self._dry_run(dry, codec)
+        self._tally = tally = Tally()
+        try:
+            planned, requests = self._dry_run(dry, codec)
+        finally:
+            self._tally = None
+        tally.complete(planned)
+        found = self._estimate(tally)
+        self.log.info("Cascade estimate: %s", found.line())
+        if self.suppression is not None:
+            self.log.info("Cascade: %s", self._suppressed_line())
+        if self.dry_run_only:
+            return self._dry_report(context, found, planned, requests)
+        check_budget(found, self.max_cost, self.max_cost_basis)
         ledger = self._open_ledger(context)
+        ledger.write_json("estimate.json", found.to_json())
+        context["ti"].xcom_push(key=ESTIMATE_KEY, value=found.to_json())
         self.log.info("Cascade send: %s", self._describe(planned, requests, variant, ledger))
         ti = context["ti"]
         sender = LedgerSender(
@@ -214,6 +320,35 @@ class _CascadeSendOperator(BaseOperator):
         self._checkpoint(context, ledger, "sent", totals)
         return self.report(context, ledger, totals)
 
+    def _suppressed_line(self) -> str:
+        s = self.suppression
+        assert s is not None
+        sample = f", e.g. {', '.join(s.sample)}" if s.sample else ""
+        return (f"{s.suppressed:,} recipients suppressed by {len(s):,} phones in "
+                f"{', '.join(s.urls)}{sample}")  # fmt: skip
+
+    def _dry_report(
+        self, context: Context, found: Estimate, planned: int, requests: int
+    ) -> dict[str, Any]:
+        """A dry run's outcome: the estimate and the plan, beside the ledger and in XCom."""
+        suppressed = self.suppression.summary() if self.suppression is not None else {}
+        value = {**found.to_json(), "dry_run": True, "planned_recipients": planned,
+                 "requests": requests, **suppressed}  # fmt: skip
+        ti = context["ti"]
+        map_index = getattr(ti, "map_index", None)
+        url = task_folder(
+            self.ledger or default_root(), ti.dag_id, ti.run_id, ti.task_id,
+            -1 if map_index is None else int(map_index),
+        )  # fmt: skip
+        ledger = Ledger(url)
+        ledger.root.mkdir(parents=True, exist_ok=True)
+        ledger.write_json("estimate.json", value)
+        value["estimate_file"] = f"{ledger.url}/estimate.json"
+        self.log.info("Cascade dry run: nothing sent; %s requests planned; estimate in %s",
+                      f"{requests:,}", value["estimate_file"])  # fmt: skip
+        ti.xcom_push(key=ESTIMATE_KEY, value=value)
+        return value
+
     def _checked(self, feed: Feed, codec: Any) -> Iterator[tuple[int, Message, Iterable[Any]]]:
         tz = zone(codec.settings.timezone)
         now = datetime.now(timezone.utc)
@@ -232,7 +367,7 @@ class _CascadeSendOperator(BaseOperator):
         (the codec's checks for the variant), not once per request: a file of a million phones
         is one message. Returns (recipients, requests); with a plain file of phones, repeats
         are still among the recipients (the send skips them and says how many)."""
-        chunks = dry.chunks(self._checked(self.feed(dry), codec))
+        chunks = dry.chunks(self._checked(self._feed(dry, codec), codec))
         counted = self.count_plain()
         if counted is not None:
             with closing(chunks):
@@ -295,8 +430,12 @@ class _CascadeSendOperator(BaseOperator):
     # -- the outcome --------------------------------------------------------------------------
     def report(self, context: Context, ledger: Ledger, totals: Totals) -> Any:
         counts = totals.counts()
+        suppressed = self.suppression.summary() if self.suppression is not None else {}
+        if suppressed:
+            self.log.info("Cascade send: %s", self._suppressed_line())
         ledger.write_json("summary.json", {**counts, "untracked_sample": totals.untracked_sample,
-                                           "first_errors": totals.first_errors})  # fmt: skip
+                                           "first_errors": totals.first_errors,
+                                           **suppressed})  # fmt: skip
         self.log.info(
             "Cascade send done: %d recipients: %d accepted (%d already sent earlier), "
             "%d rejected, %d untracked; %d requests (%d recipients resent after a lost answer)",
@@ -318,7 +457,12 @@ class _CascadeSendOperator(BaseOperator):
             )  # fmt: skip
         context["ti"].xcom_push(
             key=SUMMARY_KEY,
-            value={**counts, "untracked_sample": totals.untracked_sample, "ledger": ledger.url},
+            value={
+                **counts,
+                "untracked_sample": totals.untracked_sample,
+                "ledger": ledger.url,
+                **suppressed,
+            },
         )
         if not self.returns_reference:  # per recipient: inline sends only (they are small)
             context["ti"].xcom_push(key=RESULTS_KEY, value=list(_results(ledger)))
@@ -373,6 +517,8 @@ class _CascadeSendOperator(BaseOperator):
                     f"messages were not all final before wait_timeout "
                     f"({self.wait_timeout:g} s): {describe_wait(state)}"
                 )
+        keep_prices(self.ledger or default_root(), self.cascade_conn_id,
+                    observe(state.states.values()), self.log)  # fmt: skip
         finish(context, state.states, self.log)
         return ids
 
@@ -382,6 +528,8 @@ class _CascadeSendOperator(BaseOperator):
         if event.get("status") != "success":
             raise CascadeError(f"waiting for Cascade messages ended with {describe_event(event)}")
         states = states_from_event(event)
+        keep_prices(self.ledger or default_root(), self.cascade_conn_id,
+                    observe(states.values()), self.log)  # fmt: skip
         finish(context, states, self.log)
         return list(states)
 
@@ -411,7 +559,7 @@ class CascadeSendMessageOperator(_CascadeSendOperator):
 
     template_fields: Sequence[str] = (
         "messages", "channels", "phones", "recipients_file", "messages_file", "time_send",
-        "name_delivery", "ledger",
+        "name_delivery", "ledger", "suppress_file",
     )  # fmt: skip
 
     def __init__(
@@ -456,7 +604,9 @@ class CascadeSendMessageOperator(_CascadeSendOperator):
                 yield index, message, plan.recipients(index, message.recipients, "messages_file")
             return
         if self.recipients_file is not None:
-            rows = plan.recipients(0, recipient_items(self.recipients_file), "recipients_file")
+            self._zones = zones = Zones("recipients_file")
+            items = zones.strip(recipient_items(self.recipients_file))
+            rows = plan.recipients(0, items, "recipients_file")
             first = next(rows, None)
             if first is None:
                 raise CascadeValidationError("recipients_file", "holds no recipients")
@@ -475,8 +625,8 @@ class CascadeSendMessageOperator(_CascadeSendOperator):
             yield index, message, plan.recipients(index, message.recipients, where)
 
     def count_plain(self) -> int | None:
-        if self.recipients_file is None:
-            return None
+        if self.recipients_file is None or self.suppress_file or self.send_window:
+            return None  # every recipient is looked at: suppressed ones, windows
         return count_plain_phones(self.recipients_file)
 
     def content_line(self) -> str:
@@ -593,21 +743,50 @@ class CascadeSplitRecipientsOperator(BaseOperator):
     :param shards: how many files to write (1 to 10,000).
     :param destination: folder (path or URL) for the shards; None: ``shards/`` under the
         ledger root, per DAG run and task.
+    :param max_cost: the most the whole campaign may cost: checked before any shard is
+        written (needs ``channels``); over it, or when it cannot be known, the task fails
+        and is not retried.
+    :param channels: the cascade the shards will be sent with, for the estimate.
+    :param prices: price per unit for each channel, as on the send operators.
+    :param max_cost_basis: ``worst_case``, ``first_channel`` or ``expected``.
+    :param cascade_conn_id: the ``cascade`` connection whose extra ``prices`` and price
+        history complete ``prices``.
     """
 
     template_fields: Sequence[str] = ("recipients_file", "destination")
     ui_color = "#e4f0ff"
 
     def __init__(
-        self, *, recipients_file: str, shards: int, destination: str | None = None, **kwargs: Any
+        self,
+        *,
+        recipients_file: str,
+        shards: int,
+        destination: str | None = None,
+        max_cost: Decimal | str | float | None = None,
+        channels: Sequence[Mapping[str, Any] | Any] | Mapping[str, Any] | None = None,
+        prices: Mapping[str, Any] | None = None,
+        max_cost_basis: str = "worst_case",
+        cascade_conn_id: str = CascadeHook.default_conn_name,
+        **kwargs: Any,
     ) -> None:
+        if "retry_policy" not in kwargs and (policy := default_retry_policy()) is not None:
+            kwargs["retry_policy"] = policy
         super().__init__(**kwargs)
         self.recipients_file = recipients_file
         self.shards = shards
         self.destination = destination
+        self.max_cost = parse_max_cost(max_cost)
+        if self.max_cost is not None and channels is None:
+            raise CascadeValidationError("channels", "max_cost needs the cascade to estimate")
+        self.channels = channels
+        self.prices = parse_prices("prices", prices)
+        self.max_cost_basis = check_basis(max_cost_basis)
+        self.cascade_conn_id = cascade_conn_id
 
     def execute(self, context: Context) -> list[str]:
         ti = context["ti"]
+        if self.max_cost is not None:
+            self._check_budget()
         destination = self.destination or task_folder(
             f"{default_root().rstrip('/')}/shards", ti.dag_id, ti.run_id, ti.task_id, -1
         )
@@ -615,3 +794,24 @@ class CascadeSplitRecipientsOperator(BaseOperator):
         self.log.info("Cascade: %s split into %d shards under %s",
                       self.recipients_file, len(urls), destination)  # fmt: skip
         return urls
+
+    def _check_budget(self) -> None:
+        """The whole campaign against ``max_cost``, before any shard exists: each recipient
+        once per row (a repeat, sent once, is counted as often as listed: the cap errs high)."""
+        items = [self.channels] if isinstance(self.channels, Mapping) else list(self.channels or ())
+        units = channel_units([_as_channel(c) for c in items])
+        counted = count_plain_phones(self.recipients_file)
+        if counted is None:
+            counted = sum(1 for _ in recipient_items(self.recipients_file))
+        tally = Tally(messages=1)
+        tally.add(0, counted, units)
+        history = PriceHistory(default_root(), self.cascade_conn_id)
+        known: dict[Channel, tuple[Decimal, str]] = {
+            c: (p, "history") for c, p in history.unit_prices().items()
+        }
+        known.update({c: (p, "connection") for c, p in
+                      CascadeHook(self.cascade_conn_id).settings.prices.items()})  # fmt: skip
+        known.update({c: (p, "argument") for c, p in self.prices.items()})
+        found = estimate(tally, known, history.reach())
+        self.log.info("Cascade estimate: %s", found.line())
+        check_budget(found, self.max_cost, self.max_cost_basis)

@@ -19,7 +19,8 @@ from ..gateway import CascadeError, CascadeValidationError
 from ..gateway._defaults import MAX_TRANSIENT_FAILURES, POLL_INTERVAL
 from ..gateway.codec import comma_list
 from ..hooks.cascade import CascadeHook
-from ..ledger import is_reference
+from ..ledger import default_root, is_reference
+from ..ledger._prices import keep_prices, observe, observe_ledgers, root_of
 from ..triggers.cascade import CascadeMessageStateTrigger
 from ..waiting import (
     LedgerWait,
@@ -156,12 +157,16 @@ class CascadeMessageStateSensor(BaseSensorOperator):
             return PokeReturnValue(is_done=True, xcom_value=finish(context, {}, self.log))
         if poll(self.hook, wait, self.log):
             if isinstance(wait, LedgerWait):
+                keep_prices(root_of(wait.urls[0]), self.cascade_conn_id,
+                            observe_ledgers(wait.watches), self.log)  # fmt: skip
                 return PokeReturnValue(
                     is_done=True,
                     xcom_value=finish_ledgers(
                         context, wait, self.log, fail_on_undelivered=self.fail_on_undelivered
                     ),
                 )
+            keep_prices(default_root(), self.cascade_conn_id, observe(wait.states.values()),
+                        self.log)  # fmt: skip
             value = finish(
                 context, wait.states, self.log, fail_on_undelivered=self.fail_on_undelivered
             )
@@ -200,15 +205,12 @@ class CascadeMessageStateSensor(BaseSensorOperator):
         if status != "success":
             raise CascadeError(f"waiting for Cascade messages ended with {describe_event(event)}")
         if event.get("ledgers"):
+            done = ledger_wait_after_event(event)
+            keep_prices(root_of(done.urls[0]), self.cascade_conn_id,
+                        observe_ledgers(done.watches), self.log)  # fmt: skip
             return finish_ledgers(
-                context,
-                ledger_wait_after_event(event),
-                self.log,
-                fail_on_undelivered=self.fail_on_undelivered,
+                context, done, self.log, fail_on_undelivered=self.fail_on_undelivered
             )
-        return finish(
-            context,
-            states_from_event(event),
-            self.log,
-            fail_on_undelivered=self.fail_on_undelivered,
-        )
+        states = states_from_event(event)
+        keep_prices(default_root(), self.cascade_conn_id, observe(states.values()), self.log)
+        return finish(context, states, self.log, fail_on_undelivered=self.fail_on_undelivered)
