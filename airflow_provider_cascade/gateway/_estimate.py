@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from ._channels import SMS, Channel, ChannelContent
@@ -221,7 +221,7 @@ def estimate(
         unknown=tuple(unknown),
         worst_case=worst if known else None,
         first_channel=first if known else None,
-        expected=expected.quantize(CENT) if known and reach is not None else None,
+        expected=expected.quantize(CENT, ROUND_HALF_UP) if known and reach is not None else None,
     )
 
 
