@@ -178,7 +178,7 @@ class Estimate:
 
         units = ", ".join(f"{n:,} {c}{' parts' if c == 'sms' else ''}"
                           for c, n in self.units.items())  # fmt: skip
-        text = (f"{self.recipients:,} recipients in {self.messages:,} messages; worst case "
+        text = (f"{_counted(self.recipients, self.messages)}; worst case "
                 f"{shown(self.worst_case)}, first channel {shown(self.first_channel)}, expected "
                 f"{shown(self.expected)}; units {units or 'none'}")  # fmt: skip
         if self.unknown:
@@ -230,7 +230,7 @@ def check_budget(found: Estimate, max_cost: Decimal | None, basis: str) -> None:
     if max_cost is None:
         return
     value = found.figure(basis)
-    counts = (f"{found.recipients:,} recipients in {found.messages:,} messages, units "
+    counts = (f"{_counted(found.recipients, found.messages)}, units "
               + ", ".join(f"{c} {n:,}" for c, n in found.units.items()))  # fmt: skip
     if value is None:
         why = "; ".join(found.unknown) or "no history of earlier campaigns for 'expected'"
@@ -241,6 +241,11 @@ def check_budget(found: Estimate, max_cost: Decimal | None, basis: str) -> None:
         )  # fmt: skip
     if value > max_cost:
         raise CascadeBudgetExceeded(value, max_cost, basis, counts)
+
+
+def _counted(recipients: int, messages: int) -> str:
+    return (f"{recipients:,} recipient{'' if recipients == 1 else 's'} in {messages:,} "
+            f"message{'' if messages == 1 else 's'}")  # fmt: skip
 
 
 def parse_max_cost(value: Any) -> Decimal | None:

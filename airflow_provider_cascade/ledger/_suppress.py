@@ -4,6 +4,7 @@ looked up by bisection, not in a probabilistic filter that would drop innocent r
 
 from __future__ import annotations
 
+import heapq
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
@@ -14,6 +15,7 @@ from ..gateway._privacy import mask_phone
 from ._sources import recipient_items
 
 SAMPLE = 5
+RUN = 100_000
 
 
 def suppress_urls(value: str | Sequence[str] | None) -> list[str]:
@@ -70,8 +72,11 @@ class Suppression:
 
 def _load(urls: list[str]) -> array[int]:
     """Every phone of the files, sorted, each once. Phones are checked like recipients' (a
-    bad one is an error naming the file and item: a typo must not let someone through)."""
-    keys: list[int] = []
+    bad one is an error naming the file and item: a typo must not let someone through).
+    Sorted in runs of :data:`RUN` merged into one array: a million phones never sit in memory
+    as a million Python integers."""
+    runs: list[array[int]] = []
+    run: list[int] = []
     for url in urls:
         for n, item in enumerate(recipient_items(url, "suppress_file"), start=1):
             phone = item if isinstance(item, str) else item.get("phone")
@@ -81,13 +86,16 @@ def _load(urls: list[str]) -> array[int]:
                 raise CascadeValidationError(
                     "suppress_file", f"{url}: item {n}: {exc.rule}"
                 ) from None
-            keys.append(int(phone))
-    keys.sort()
+            run.append(int(phone))
+            if len(run) >= RUN:
+                runs.append(array("q", sorted(run)))
+                run = []
+    runs.append(array("q", sorted(run)))
+    del run
     phones = array("q")
     last = -1
-    for key in keys:  # each once; the list goes as soon as the array holds them
+    for key in heapq.merge(*runs) if len(runs) > 1 else runs[0]:
         if key != last:
             phones.append(key)
             last = key
-    del keys
     return phones

@@ -661,6 +661,10 @@ class CascadeSendBaseOperator(_CascadeSendOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if self.suppress_file:
+            raise CascadeValidationError(
+                "suppress_file", "a base's phones are stored at the gateway: use stop_bases"
+            )
         self.bases = bases
         self.stop_bases = stop_bases
         self.channels = channels
