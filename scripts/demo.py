@@ -50,7 +50,7 @@ def main() -> int:
         report = None
         for file, dag_id in EXAMPLES:
             t0 = time.monotonic()
-            with answering_approvals("Approve"):  # the demo's reviewer approves each estimate
+            with answering_approvals("Approve"):  # the demo approves each estimate
                 run = load_dag(str(ROOT / "example_dags" / file), dag_id).test()
             print(f"    {dag_id}: {run.state} in {time.monotonic() - t0:.1f} s", flush=True)
             if str(run.state) != "success":

@@ -7,6 +7,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -72,38 +73,68 @@ class _Row:
 @contextmanager
 def answering_approvals(option: str = "Approve", every: float = 0.5) -> Iterator[list[str]]:
     """While the block runs, answer every open human-in-the-loop request (Airflow 3.1+, e.g.
-    ``ApprovalOperator``) with ``option``, as a person in the UI would. Yields the bodies of
-    the requests answered (what the person read)."""
+    ``ApprovalOperator``) with ``option``, as the REST API does for a person in the UI: the
+    response recorded, a task parked for it resumed. ``dag.test()`` waits for exactly that.
+    Yields the errors met (a locked database is retried)."""
     from airflow.models import import_all_models
     from airflow.models.hitl import HITLDetail
-    from airflow.utils import timezone
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.trigger import handle_event_submit
+    from airflow.triggers.base import TriggerEvent
     from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
     from sqlalchemy import select
     from sqlalchemy.orm import configure_mappers
 
     # every model imported and mapped here: the thread's first query would otherwise import
     # them while the DAG run imports the same modules (a deadlock on the import locks)
-    import_all_models()
+    import_all_models()  # type: ignore[no-untyped-call]
     configure_mappers()
-
-    answered: list[str] = []
+    parked = (TaskInstanceState.AWAITING_INPUT, TaskInstanceState.DEFERRED)
+    errors: list[str] = []
     stop = threading.Event()
 
     def answer() -> None:
         while not stop.wait(every):
-            with create_session() as session:
-                for detail in session.scalars(
-                    select(HITLDetail).where(HITLDetail.responded_at.is_(None))
-                ):
-                    detail.chosen_options = [option]
-                    detail.responded_by = {"id": "reviewer", "name": "reviewer"}
-                    detail.responded_at = timezone.utcnow()
-                    answered.append(detail.body or "")
+            try:
+                with create_session() as session:
+                    for detail in session.scalars(
+                        select(HITLDetail).where(HITLDetail.responded_at.is_(None))
+                    ).all():
+                        detail.chosen_options = [option]
+                        detail.params_input = {}
+                        detail.responded_by = {"id": "reviewer", "name": "reviewer"}
+                        detail.responded_at = datetime.now(timezone.utc)
+                        ti = session.get(TaskInstance, detail.ti_id)
+                        if ti is not None and ti.state in parked:
+                            handle_event_submit(
+                                TriggerEvent(detail.as_resume_event_payload()),  # type: ignore[no-untyped-call]
+                                task_instance=ti,
+                                session=session,
+                            )
+            except Exception as exc:  # e.g. SQLite busy: try again next time
+                errors.append(repr(exc))
 
     worker = threading.Thread(target=answer, name="approvals", daemon=True)
     worker.start()
     try:
-        yield answered
+        yield errors
     finally:
         stop.set()
-        worker.join(timeout=10)
+        worker.join(timeout=30)
+
+
+def approval_bodies(dag_run: Any) -> list[str]:
+    """The bodies of a run's human-in-the-loop requests: what the person approving read."""
+    from airflow.models.hitl import HITLDetail
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.scalars(
+            select(HITLDetail.body)
+            .join(TaskInstance, TaskInstance.id == HITLDetail.ti_id)
+            .where(TaskInstance.dag_id == dag_run.dag_id, TaskInstance.run_id == dag_run.run_id)
+        ).all()
+    return [r or "" for r in rows]
