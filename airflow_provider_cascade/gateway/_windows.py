@@ -18,8 +18,8 @@ from ._message import BaseTarget, Message, Recipient
 from ._timefmt import format_time_send, time_send_at, zone
 
 GROUP_BLOCK = 10_000
-"""Recipients read before those of one block are grouped by their ``time_send``: memory
-holds one block, however large the file."""
+"""Recipients read before those of one block are grouped by their zone: memory holds one
+block, however large the file."""
 
 Feed = Iterable[tuple[int, Message, Iterable[Recipient]]]
 
@@ -81,10 +81,10 @@ def opening(day: date, at: time, tz: ZoneInfo) -> datetime:
     wanted = datetime.combine(day, at)
     early = wanted.replace(tzinfo=tz, fold=1).astimezone(timezone.utc)
     late = wanted.replace(tzinfo=tz, fold=0).astimezone(timezone.utc)
-    first = min(early, late)
-    if first.astimezone(tz).replace(tzinfo=None) == wanted:
-        return first  # an existing (or the first of a repeated) wall time
-    moment = min(early, late)  # a skipped wall time: find the change, minute by minute
+    moment = min(early, late)
+    if moment.astimezone(tz).replace(tzinfo=None) == wanted:
+        return moment  # an existing (or the first of a repeated) wall time
+    # a skipped wall time: the change lies between the two readings; find it by the minute
     while moment.astimezone(tz).replace(tzinfo=None) < wanted:
         moment += timedelta(minutes=1)
     return moment
@@ -134,52 +134,43 @@ def in_windows(
     zone_of: Callable[[], ZoneInfo | None] = lambda: None,
     block: int = GROUP_BLOCK,
 ) -> Iterator[tuple[int, Message, list[Recipient]]]:
-    """Each message split by the ``time_send`` its recipients' windows give, a block of
-    recipients at a time. A message's own ``time_send`` (else ``now``) is the moment checked:
-    recipients whose window is open then keep it."""
+    """Each message split by its recipients' zones, a block of recipients at a time, each
+    group carrying the ``time_send`` its zone's window gives. A message's own ``time_send``
+    (else ``now``) is the moment checked: recipients whose window is open then keep it.
+    Groups follow the input, never the clock, so a later try of the same task plans the very
+    same batches (the ledger's resume compares them) even when windows opened meanwhile."""
     for index, message, recipients in feed:
         at = time_send_at(message.time_send, gateway_zone) or now
         if message.bases:
             yield index, _shift_bases(message, window, gateway_zone, default_zone, now), []
             continue
-        times: dict[ZoneInfo, str | datetime | None] = {}
-        templates: dict[Any, Message] = {}
-        groups: dict[Any, list[Recipient]] = {}
+        times: dict[ZoneInfo, Message] = {}
+        groups: dict[ZoneInfo, list[Recipient]] = {}
         held = 0
         for r in recipients:
             tz = zone_of() or default_zone
-            when = times.get(tz, _UNSET)
-            if when is _UNSET:
-                opens = window.next_opening(at, tz)
-                when = times[tz] = (
-                    message.time_send if opens is None else format_time_send(opens, gateway_zone)
-                )
-            group = groups.get(when)
+            group = groups.get(tz)
             if group is None:
-                group = groups[when] = []
+                group = groups[tz] = []
+                if tz not in times:
+                    opens = window.next_opening(at, tz)
+                    times[tz] = (
+                        message if opens is None
+                        else replace(message, time_send=format_time_send(opens, gateway_zone))
+                    )  # fmt: skip
             group.append(r)
             held += 1
             if held >= block:
-                yield from _flush(index, message, groups, templates)
+                yield from _flush(index, groups, times)
                 held = 0
-        yield from _flush(index, message, groups, templates)
-
-
-_UNSET: Any = object()
+        yield from _flush(index, groups, times)
 
 
 def _flush(
-    index: int, message: Message, groups: dict[Any, list[Recipient]], templates: dict[Any, Message]
+    index: int, groups: dict[ZoneInfo, list[Recipient]], times: dict[ZoneInfo, Message]
 ) -> Iterator[tuple[int, Message, list[Recipient]]]:
-    for when, group in groups.items():
-        if not group:
-            continue
-        template = templates.get(when)
-        if template is None:
-            template = templates[when] = (
-                message if when == message.time_send else replace(message, time_send=when)
-            )
-        yield index, template, group
+    for tz, group in groups.items():
+        yield index, times[tz], group
     groups.clear()
 
 

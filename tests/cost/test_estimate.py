@@ -154,3 +154,26 @@ def test_bad_arguments_are_refused_at_once(kwargs: dict[str, object], field: str
     with pytest.raises(CascadeValidationError) as caught:
         CascadeSendMessageOperator(task_id="t", messages=MIXED, **kwargs)  # type: ignore[arg-type]
     assert caught.value.field == field
+
+
+def test_dry_run_of_a_plain_phone_file_counts_every_line(
+    env: CascadeEmulator, tmp_path: Path
+) -> None:
+    # a file of phones only is counted by block, without a pass over its recipients
+    phones = tmp_path / "phones.csv"
+    phones.write_text("phone\n" + "".join(f"7903{i:07d}\n" for i in range(2500)))
+    op = CascadeSendMessageOperator(
+        task_id="t", channels=MIXED_CHANNELS, recipients_file=str(phones), prices=PRICES,
+        dry_run=True,
+    )  # fmt: skip
+    value = op.execute(context())
+    assert (value["recipients"], value["by_message"], value["by_window"]) == (
+        2500, {"0": 2500}, {"now": 2500})  # fmt: skip
+    assert Decimal(value["worst_case"]) == 2500 * (Decimal("1.10") + 2 * Decimal("2.50"))
+    assert value["requests"] == 3 and env.requests == []
+
+
+MIXED_CHANNELS = [
+    {"channel": "viber", "sender": "Shop", "text": "Sale"},
+    {"channel": "sms", "sender": "Shop", "text": "a" * 200},
+]
