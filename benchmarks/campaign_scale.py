@@ -283,9 +283,12 @@ def rows(
     plain = [k for k in results if isinstance(k, int)]
     base = results[min(plain)] if plain else next(iter(results.values()))
     out = []
-    for key, r in sorted(
-        results.items(), key=lambda kv: (not isinstance(kv[0], int), str(kv[0]).zfill(12))
-    ):
+
+    def order(item: tuple[Any, dict[str, Any]]) -> tuple[bool, int]:
+        key = item[0]
+        return (not isinstance(key, int), key if isinstance(key, int) else key[0])
+
+    for key, r in sorted(results.items(), key=order):
         n = key if isinstance(key, int) else key[0]
         out.append({
             "recipients": n,

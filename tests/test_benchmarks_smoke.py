@@ -58,3 +58,12 @@ def test_campaign_at_scale_measures_a_real_dag_run() -> None:
     # 30x the recipients, about the same bytes (ids and states live in the ledger, not XCom)
     assert abs(large["db_bytes"] - small["db_bytes"]) < 200, (small["db_bytes"], large["db_bytes"])
     assert large["ledger_mib"] > small["ledger_mib"]
+
+
+def test_campaign_with_cost_and_timing_steps_runs_small() -> None:
+    """The cost row: a suppression file (a tenth of the recipients in it), five zones and a
+    send window; the run is checked like the others, with the suppressed left out."""
+    base, cost = campaign_scale.main(["--sizes", "40", "--cost", "600", "--time-scale", "3600"])
+    assert (base["recipients"], base["cost"]) == (40, False)
+    assert (cost["recipients"], cost["cost"], cost["suppressed"]) == (600, True, 60)
+    assert cost["db_bytes"] < campaign_scale.DB_TARGET_BYTES
