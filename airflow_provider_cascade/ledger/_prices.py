@@ -5,7 +5,7 @@ messages fell through the cascade from it. Small: totals of the last campaigns o
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -136,3 +136,18 @@ def keep_prices(root: str, conn_id: str, found: Observation, log: Any) -> None:
         PriceHistory(root, conn_id).add(found)
     except (OSError, ValueError, KeyError) as exc:
         log.warning("Cascade: the price history was not updated: %s", exc)
+
+
+def known_prices(
+    root: str,
+    conn_id: str,
+    connection: Mapping[Channel, Decimal],
+    task: Mapping[Channel, Decimal],
+) -> tuple[dict[Channel, tuple[Decimal, str]], list[Decimal] | None]:
+    """Each channel's price per unit and its source: the task's, else the connection's, else
+    learned from earlier campaigns; and the history's fall-through shares (None: none yet)."""
+    history = PriceHistory(root, conn_id)
+    known = {c: (p, "history") for c, p in history.unit_prices().items()}
+    known.update({c: (p, "connection") for c, p in connection.items()})
+    known.update({c: (p, "argument") for c, p in task.items()})
+    return known, history.reach()

@@ -24,7 +24,6 @@ from ..gateway import (
     Message,
     Variant,
 )
-from ..gateway._channels import Channel
 from ..gateway._defaults import MAX_TRANSIENT_FAILURES, REPEAT_WINDOW
 from ..gateway._estimate import (
     Estimate,
@@ -53,7 +52,7 @@ from ..ledger import (
     split_recipients_file,
     task_folder,
 )
-from ..ledger._prices import PriceHistory, keep_prices, observe
+from ..ledger._prices import keep_prices, known_prices, observe
 from ..ledger._sources import Chunk
 from ..ledger._suppress import Suppression, suppress_urls
 from ..triggers.cascade import CascadeMessageStateTrigger
@@ -253,13 +252,9 @@ class _CascadeSendOperator(BaseOperator):
     def _estimate(self, tally: Tally) -> Estimate:
         """Prices per channel: this task's, else the connection's, else learned from earlier
         campaigns; the history's fall-through shares give the expected figure."""
-        history = PriceHistory(self.ledger or default_root(), self.cascade_conn_id)
-        known: dict[Channel, tuple[Decimal, str]] = {
-            c: (p, "history") for c, p in history.unit_prices().items()
-        }
-        known.update({c: (p, "connection") for c, p in self.hook.settings.prices.items()})
-        known.update({c: (p, "argument") for c, p in self.prices.items()})
-        return estimate(tally, known, history.reach())
+        known, reach = known_prices(self.ledger or default_root(), self.cascade_conn_id,
+                                    self.hook.settings.prices, self.prices)  # fmt: skip
+        return estimate(tally, known, reach)
 
     # -- the send -----------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
@@ -335,12 +330,7 @@ class _CascadeSendOperator(BaseOperator):
         value = {**found.to_json(), "dry_run": True, "planned_recipients": planned,
                  "requests": requests, **suppressed}  # fmt: skip
         ti = context["ti"]
-        map_index = getattr(ti, "map_index", None)
-        url = task_folder(
-            self.ledger or default_root(), ti.dag_id, ti.run_id, ti.task_id,
-            -1 if map_index is None else int(map_index),
-        )  # fmt: skip
-        ledger = Ledger(url)
+        ledger = Ledger(self._ledger_url(context))
         ledger.root.mkdir(parents=True, exist_ok=True)
         ledger.write_json("estimate.json", value)
         value["estimate_file"] = f"{ledger.url}/estimate.json"
@@ -403,18 +393,21 @@ class _CascadeSendOperator(BaseOperator):
         saved = store.get(STATE_STORE_KEY, None) if store is not None else None
         ti = context["ti"]
         url = saved.get("url") if isinstance(saved, dict) else None
-        if not url:
-            map_index = getattr(ti, "map_index", None)
-            url = task_folder(
-                self.ledger or default_root(), ti.dag_id, ti.run_id, ti.task_id,
-                -1 if map_index is None else int(map_index),
-            )  # fmt: skip
-        ledger = Ledger(str(url))
+        ledger = Ledger(str(url or self._ledger_url(context)))
         ledger.start(dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id,
                      map_index=getattr(ti, "map_index", -1),
                      variant=self.hook.settings.variant.value)  # fmt: skip
         self._checkpoint(context, ledger, "sending", None)
         return ledger
+
+    def _ledger_url(self, context: Context) -> str:
+        """This task instance's folder under the ledger root."""
+        ti = context["ti"]
+        map_index = getattr(ti, "map_index", None)
+        return task_folder(
+            self.ledger or default_root(), ti.dag_id, ti.run_id, ti.task_id,
+            -1 if map_index is None else int(map_index),
+        )  # fmt: skip
 
     def _checkpoint(
         self, context: Context, ledger: Ledger, state: str, totals: Totals | None
@@ -809,13 +802,9 @@ class CascadeSplitRecipientsOperator(BaseOperator):
             counted = sum(1 for _ in recipient_items(self.recipients_file))
         tally = Tally(messages=1)
         tally.add(0, counted, units)
-        history = PriceHistory(default_root(), self.cascade_conn_id)
-        known: dict[Channel, tuple[Decimal, str]] = {
-            c: (p, "history") for c, p in history.unit_prices().items()
-        }
-        known.update({c: (p, "connection") for c, p in
-                      CascadeHook(self.cascade_conn_id).settings.prices.items()})  # fmt: skip
-        known.update({c: (p, "argument") for c, p in self.prices.items()})
-        found = estimate(tally, known, history.reach())
+        known, reach = known_prices(default_root(), self.cascade_conn_id,
+                                    CascadeHook(self.cascade_conn_id).settings.prices,
+                                    self.prices)  # fmt: skip
+        found = estimate(tally, known, reach)
         self.log.info("Cascade estimate: %s", found.line())
         check_budget(found, self.max_cost, self.max_cost_basis)
