@@ -133,3 +133,19 @@ def test_a_bad_zone_names_the_item(
     with pytest.raises(CascadeValidationError, match=r"recipients_file.timezone: item 2: .*Mars"):
         op.execute(context())
     assert cascade_gateway.requests == []
+
+
+def test_over_get_a_window_that_moves_a_time_fails_before_sending(
+    cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", json.dumps(cascade_gateway.conn_dict("get")))
+    op = CascadeSendMessageOperator(
+        task_id="t", channels=[{"channel": "sms", "sender": "Shop", "text": "Hi"}],
+        phones=["79010000031"], send_window=("09:00", "21:00"), ledger=str(tmp_path),
+    )  # fmt: skip
+    with (
+        time_machine.travel(FROZEN, tick=True),
+        pytest.raises(CascadeValidationError, match="time_send"),
+    ):
+        op.execute(context())
+    assert cascade_gateway.requests == []
