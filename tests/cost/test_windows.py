@@ -149,3 +149,32 @@ def test_over_get_a_window_that_moves_a_time_fails_before_sending(
     ):
         op.execute(context())
     assert cascade_gateway.requests == []
+
+
+def test_a_retry_after_windows_opened_plans_the_same_batches(
+    cascade_gateway: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # the first try at 00:30 UTC: Moscow, Kaliningrad, Kathmandu, Berlin closed; the retry at
+    # 08:00 UTC, every window open: the ledger's batches must match, nobody is sent twice
+    conn = cascade_gateway.conn_dict("json", max_recipients=4)  # several batches
+    monkeypatch.setenv("AIRFLOW_CONN_CASCADE_DEFAULT", json.dumps(conn))
+    recipients = tmp_path / "r.csv"
+    recipients.write_text("phone,timezone\n" + "".join(
+        f"7901100{i:04d},{list(ZONES.values())[i % 5][0]}\n" for i in range(30)))  # fmt: skip
+
+    def send() -> dict[str, object]:
+        op = CascadeSendMessageOperator(
+            task_id="t", channels=[{"channel": "sms", "sender": "Shop", "text": "Hi"}],
+            recipients_file=str(recipients), send_window=("09:00", "21:00"),
+            ledger=str(tmp_path / "l"),
+        )  # fmt: skip
+        pushed: dict[str, object] = {}
+        op.execute(context(pushed))
+        return pushed["send_summary"]  # type: ignore[return-value]
+
+    with time_machine.travel(FROZEN, tick=True):
+        first = send()
+    with time_machine.travel(at(2027, 3, 28, 8, 0), tick=True):
+        again = send()
+    assert first["accepted"] == again["accepted"] == 30
+    assert set(cascade_gateway.accepted_per_phone().values()) == {1}
