@@ -178,3 +178,13 @@ def test_a_retry_after_windows_opened_plans_the_same_batches(
         again = send()
     assert first["accepted"] == again["accepted"] == 30
     assert set(cascade_gateway.accepted_per_phone().values()) == {1}
+
+
+def test_shards_keep_each_recipients_zone(tmp_path: Path) -> None:
+    from airflow_provider_cascade.ledger import read_recipients, split_recipients_file
+
+    source = tmp_path / "all.csv"
+    source.write_text("phone,timezone\n79011000001,Asia/Kathmandu\n79011000002,\n")
+    urls = split_recipients_file(str(source), 2, str(tmp_path / "shards"))
+    rows = {r["phone"]: r.get("timezone") for u in urls for r in read_recipients(u)}
+    assert rows == {"79011000001": "Asia/Kathmandu", "79011000002": None}
