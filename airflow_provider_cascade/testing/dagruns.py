@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -83,7 +84,7 @@ def answering_approvals(option: str = "Approve", every: float = 0.5) -> Iterator
     from airflow.triggers.base import TriggerEvent
     from airflow.utils.session import create_session
     from airflow.utils.state import TaskInstanceState
-    from sqlalchemy import select
+    from sqlalchemy import or_, select
     from sqlalchemy.orm import configure_mappers
 
     # every model imported and mapped here: the thread's first query would otherwise import
@@ -94,26 +95,31 @@ def answering_approvals(option: str = "Approve", every: float = 0.5) -> Iterator
     errors: list[str] = []
     stop = threading.Event()
 
+    waiting: set[Any] = set()  # answered, not yet resumed: the task may not be parked yet
+
     def answer() -> None:
         while not stop.wait(every):
             try:
                 with create_session() as session:
-                    for detail in session.scalars(
-                        select(HITLDetail).where(HITLDetail.responded_at.is_(None))
-                    ).all():
-                        detail.chosen_options = [option]
-                        detail.params_input = {}
-                        detail.responded_by = {"id": "reviewer", "name": "reviewer"}
-                        detail.responded_at = datetime.now(timezone.utc)
+                    open_or_waiting = or_(
+                        HITLDetail.responded_at.is_(None), HITLDetail.ti_id.in_(waiting)
+                    )
+                    for detail in session.scalars(select(HITLDetail).where(open_or_waiting)):
+                        if detail.responded_at is None:
+                            detail.chosen_options = [option]
+                            detail.params_input = {}
+                            detail.responded_by = {"id": "reviewer", "name": "reviewer"}
+                            detail.responded_at = datetime.now(timezone.utc)
+                            waiting.add(detail.ti_id)
                         ti = session.get(TaskInstance, detail.ti_id)
                         if ti is not None and ti.state in parked:
-                            handle_event_submit(
-                                TriggerEvent(detail.as_resume_event_payload()),  # type: ignore[no-untyped-call]
-                                task_instance=ti,
-                                session=session,
-                            )
+                            event = TriggerEvent(detail.as_resume_event_payload())  # type: ignore[no-untyped-call]
+                            handle_event_submit(event, task_instance=ti, session=session)
+                            waiting.discard(detail.ti_id)
             except Exception as exc:  # e.g. SQLite busy: try again next time
                 errors.append(repr(exc))
+                if len(errors) in (1, 10, 100):
+                    logging.getLogger(__name__).warning("answering approvals: %r", exc)
 
     worker = threading.Thread(target=answer, name="approvals", daemon=True)
     worker.start()
