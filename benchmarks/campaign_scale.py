@@ -8,6 +8,12 @@ extra ``repeat_window``).
     .venv/bin/python -m benchmarks.campaign_scale                  # 300, 10,000, 100,000
     .venv/bin/python -m benchmarks.campaign_scale --million        # and 1,000,000 (~10 min)
     .venv/bin/python -m benchmarks.campaign_scale --sizes 50,500   # any sizes (CI smoke)
+    .venv/bin/python -m benchmarks.campaign_scale --sizes 300 --cost 1000000  # cost and timing
+
+``--cost N`` adds a run of N recipients in five time zones (a ``timezone`` column) with a
+send window, prices, a cap, and a suppression file of N phones, a tenth of which are among
+the recipients: the peak memory of the suppression set and the window's grouping on top of
+the campaign, compared with the smallest plain run.
 
 Per size: wall time (send, wait, total), the worker process's peak RSS (``dag.test()`` runs
 the tasks and the trigger in that one process), and the bytes the run wrote to XCom rows,
@@ -39,6 +45,11 @@ from benchmarks._common import emulator_process
 ROOT = Path(__file__).resolve().parents[1]
 DAG_FILE = Path(__file__).resolve().parent / "dags" / "campaign_scale.py"
 DAG_ID = "cascade_campaign_scale"
+COST_DAG_ID = "cascade_campaign_scale_cost"
+ZONES = ("Europe/Moscow", "Asia/Vladivostok", "Europe/Kaliningrad", "Asia/Kathmandu",
+         "America/New_York")  # fmt: skip
+SUPPRESSED_SHARE = 10
+"""Every 10th recipient is in the suppression file; the file's other phones are strangers."""
 SIZES = (300, 10_000, 100_000)
 MILLION = 1_000_000
 TIME_SCALE = 120.0
@@ -114,16 +125,35 @@ def write_csv(path: Path, n: int) -> None:
             f.write("".join(f"79{i:09d}\n" for i in range(start, min(n, start + 100_000))))
 
 
-def run_size(base: Path, db: Path, url: str, n: int) -> dict[str, Any]:
+def write_cost_files(csv: Path, suppress: Path, n: int) -> None:
+    """``n`` phones with a zone each, and ``n`` phones to suppress (every 10th recipient and
+    strangers)."""
+    with csv.open("w", encoding="utf-8") as f:
+        f.write("phone,timezone\n")
+        for start in range(0, n, 100_000):
+            f.write("".join(f"79{i:09d},{ZONES[i % len(ZONES)]}\n"
+                            for i in range(start, min(n, start + 100_000))))  # fmt: skip
+    with suppress.open("w", encoding="utf-8") as f:
+        f.write("phone\n")
+        for start in range(0, n, 100_000):
+            f.write("".join(f"79{i:09d}\n" if i % SUPPRESSED_SHARE == 0 else f"78{i:09d}\n"
+                            for i in range(start, min(n, start + 100_000))))  # fmt: skip
+
+
+def run_size(base: Path, db: Path, url: str, n: int, cost: bool = False) -> dict[str, Any]:
     """One campaign of ``n`` recipients in a fresh process and home; the figures it measured
-    and what the emulator saw."""
-    home = base / f"home-{n}"
+    and what the emulator saw. ``cost``: with suppression, send window, prices and a cap."""
+    home = base / f"home-{n}{'-cost' if cost else ''}"
     home.mkdir()
     shutil.copy(db, home / "airflow.db")
     with sqlite3.connect(home / "airflow.db") as audit:
         audit.executescript(_AUDIT)
     csv = home / "recipients.csv"
-    write_csv(csv, n)
+    suppress = home / "suppress.csv"
+    if cost:
+        write_cost_files(csv, suppress, n)
+    else:
+        write_csv(csv, n)
     requests.post(url + "/_emulator/reset", timeout=60).raise_for_status()
     host, port = url.rsplit(":", 1)
     conn = {"conn_type": "cascade", "host": host, "port": int(port), "login": "demo",
@@ -133,7 +163,8 @@ def run_size(base: Path, db: Path, url: str, n: int) -> dict[str, Any]:
     log = home / "dag_test.log"
     with log.open("w") as f:
         proc = subprocess.run(
-            [sys.executable, "-m", "benchmarks.campaign_scale", "--child", str(csv), str(out)],
+            [sys.executable, "-m", "benchmarks.campaign_scale", "--child", str(csv), str(out),
+             *(["--child-suppress", str(suppress)] if cost else [])],
             env=_airflow_env(home, DAG_FILE.parent, conn), cwd=ROOT, stdout=f,
             stderr=subprocess.STDOUT, timeout=6 * 3600,
         )  # fmt: skip
@@ -144,7 +175,10 @@ def run_size(base: Path, db: Path, url: str, n: int) -> dict[str, Any]:
     result["emulator"] = requests.get(url + "/_emulator/stats", timeout=60).json()
     result["ledger_bytes"] = sum(p.stat().st_size for p in (home / "ledgers").rglob("*")
                                  if p.is_file())  # fmt: skip
-    check(result, n)
+    result["cost"] = cost
+    if cost:
+        assert result["send_summary"]["suppressed"] == -(-n // SUPPRESSED_SHARE), result
+    check(result, n - (-(-n // SUPPRESSED_SHARE) if cost else 0))
     return result
 
 
@@ -165,7 +199,7 @@ def check(result: dict[str, Any], n: int) -> None:
 
 
 # -- the child: one DAG run, measured from inside ---------------------------------------------
-def child(csv: str, out: str) -> None:
+def child(csv: str, out: str, suppress: str | None = None) -> None:
     from airflow_provider_cascade.operators.cascade import CascadeSendMessageOperator
     from airflow_provider_cascade.sensors.cascade import CascadeMessageStateSensor
     from airflow_provider_cascade.testing.dagruns import load_dag, task_states, xcom
@@ -176,10 +210,10 @@ def child(csv: str, out: str) -> None:
     _mark(CascadeMessageStateSensor, "execute", "sensor", marks)
     _mark(CascadeMessageStateSensor, "execute_complete", "resumed", marks)
     _mark(CascadeMessageStateTrigger, "run", "trigger", marks)
-    dag = load_dag(str(DAG_FILE), DAG_ID)
+    dag = load_dag(str(DAG_FILE), COST_DAG_ID if suppress else DAG_ID)
     rss_before = _peak_rss_mib()
     t0 = time.perf_counter()
-    dr = dag.test(run_conf={"recipients": csv})
+    dr = dag.test(run_conf={"recipients": csv, **({"suppress": suppress} if suppress else {})})
     total = time.perf_counter() - t0
     peak = _peak_rss_mib()
     end = marks.get("resumed_end", marks.get("sensor_end", float("nan")))
@@ -198,6 +232,7 @@ def child(csv: str, out: str) -> None:
         "wait_return": xcom(dr, "wait"),
         "state_counts": xcom(dr, "wait", "state_counts"),
         "price_totals": xcom(dr, "wait", "price_totals"),
+        "send_summary": xcom(dr, "send", "send_summary"),
     }
     Path(out).write_text(json.dumps(result, default=str))
 
@@ -240,14 +275,25 @@ def _db_bytes(db: Path) -> dict[str, int]:
 
 # -- the table --------------------------------------------------------------------------------
 def rows(
-    results: dict[int, dict[str, Any]], time_scale: float = TIME_SCALE
+    results: dict[Any, dict[str, Any]], time_scale: float = TIME_SCALE
 ) -> list[dict[str, Any]]:
+    """One row per run; ``results`` keys are recipient counts, or ``(n, "cost")`` for a run
+    with the cost and timing steps (compared with the smallest plain run)."""
     cascade_s = SLOWEST_CASCADE / time_scale
-    base = results[min(results)]
+    plain = [k for k in results if isinstance(k, int)]
+    base = results[min(plain)] if plain else next(iter(results.values()))
     out = []
-    for n, r in sorted(results.items()):
+
+    def order(item: tuple[Any, dict[str, Any]]) -> tuple[bool, int]:
+        key = item[0]
+        return (not isinstance(key, int), key if isinstance(key, int) else key[0])
+
+    for key, r in sorted(results.items(), key=order):
+        n = key if isinstance(key, int) else key[0]
         out.append({
             "recipients": n,
+            "cost": not isinstance(key, int),
+            "suppressed": (r.get("send_summary") or {}).get("suppressed", 0),
             "send_s": round(r["send_s"], 2),
             "wait_s": round(r["wait_s"], 2),
             "cascade_s": cascade_s,
@@ -272,8 +318,10 @@ def table(items: list[dict[str, Any]]) -> str:
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in items:
+        label = (f"{r['recipients']:,} (suppression file, window; {r['suppressed']:,} suppressed)"
+                 if r.get("cost") else f"{r['recipients']:,}")  # fmt: skip
         lines.append(
-            f"| {r['recipients']:,} | {r['send_s']:.1f} s | {r['wait_s']:.1f} s "
+            f"| {label} | {r['send_s']:.1f} s | {r['wait_s']:.1f} s "
             f"({r['wait_over_cascade_s']:+.1f} s{'' if r['deferred'] else ', not deferred'}) | "
             f"{r['total_s']:.1f} s | {r['send_per_s']:,}/s | {r['peak_rss_mib']:.0f} MiB | "
             f"{r['rss_over_baseline_mib']:+.0f} MiB | {r['db_bytes']:,} B | "
@@ -291,10 +339,14 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--time-scale", type=float, default=TIME_SCALE,
                         help=f"gateway seconds per real second (default {TIME_SCALE:g})")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the homes, ledgers and logs")
+    parser.add_argument("--cost", type=int, metavar="N",
+                        help="add a run of N recipients with a suppression file of N phones, "
+                             "a send window, prices and a cap")  # fmt: skip
     parser.add_argument("--child", nargs=2, metavar=("CSV", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--child-suppress", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        child(*args.child)
+        child(*args.child, suppress=args.child_suppress)
         return []
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else list(SIZES)
     if args.million:
@@ -304,11 +356,15 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
           f"Python {platform.python_version()}; work folder {base}", flush=True)  # fmt: skip
     try:
         db = migrated_db(base)
-        results: dict[int, dict[str, Any]] = {}
+        results: dict[Any, dict[str, Any]] = {}
+        runs: list[Any] = sorted(set(sizes))
+        if args.cost:
+            runs.append((args.cost, "cost"))
         with emulator_process(args.time_scale, repeat_window=REPEAT_WINDOW) as url:
-            for n in sorted(set(sizes)):
-                results[n] = run_size(base, db, url, n)
-                print(json.dumps({"recipients": n, **{k: results[n][k] for k in (
+            for key in runs:
+                n, cost = (key, False) if isinstance(key, int) else (key[0], True)
+                results[key] = run_size(base, db, url, n, cost)
+                print(json.dumps({"recipients": n, "cost": cost, **{k: results[key][k] for k in (
                     "send_s", "wait_s", "total_s", "peak_rss_mib", "db_bytes_total")}}),
                       flush=True)  # fmt: skip
         items = rows(results, args.time_scale)

@@ -25,6 +25,7 @@ EXAMPLES = [
     ("example_cascade_base_campaign.py", "example_cascade_base_campaign"),
     ("example_cascade_sharded_campaign.py", "example_cascade_sharded_campaign"),
     ("example_cascade_campaign_results.py", "example_cascade_campaign_results"),
+    ("example_cascade_approved_campaign.py", "example_cascade_approved_campaign"),
 ]
 
 
@@ -44,18 +45,24 @@ def main() -> int:
         gateway.load_bases(ROOT / "example_dags" / "bases.json")
         os.environ["AIRFLOW_CONN_CASCADE_DEFAULT"] = gateway.conn_uri("json")
         print(f"2/3 gateway emulator on {gateway.url}; running the example DAGs ...", flush=True)
-        from airflow_provider_cascade.testing.dagruns import load_dag, xcom
+        from airflow_provider_cascade.testing.dagruns import answering_approvals, load_dag, xcom
 
         failed = []
         report = None
         for file, dag_id in EXAMPLES:
             t0 = time.monotonic()
-            run = load_dag(str(ROOT / "example_dags" / file), dag_id).test()
+            with answering_approvals("Approve"):  # the demo approves each estimate
+                run = load_dag(str(ROOT / "example_dags" / file), dag_id).test()
             print(f"    {dag_id}: {run.state} in {time.monotonic() - t0:.1f} s", flush=True)
             if str(run.state) != "success":
                 failed.append(dag_id)
             if dag_id == "example_cascade_base_campaign":
                 report = (xcom(run, "report"), xcom(run, "wait_for_final_states"))
+            if dag_id == "example_cascade_approved_campaign":
+                estimate = xcom(run, "dry_run") or {}
+                print(f"    approved campaign: estimate worst case {estimate.get('worst_case')}, "
+                      f"{estimate.get('suppressed')} suppressed, by send time "
+                      f"{json.dumps(estimate.get('by_window'))}")  # fmt: skip
             if dag_id == "example_cascade_sharded_campaign":
                 shards = [xcom(run, "send", map_index=i) for i in range(3)]
                 totals = xcom(run, "delivered", "price_totals")

@@ -68,3 +68,12 @@ def test_report_memory_measures_each_format() -> None:
         (2000, "csv", 2000), (2000, "parquet", 2000)
     ]  # fmt: skip
     assert all(r["bytes"] > 0 and r["peak_over_mib"] >= 0 for r in rows)
+
+
+def test_campaign_with_cost_and_timing_steps_runs_small() -> None:
+    """The cost row: a suppression file (a tenth of the recipients in it), five zones and a
+    send window; the run is checked like the others, with the suppressed left out."""
+    base, cost = campaign_scale.main(["--sizes", "40", "--cost", "600", "--time-scale", "3600"])
+    assert (base["recipients"], base["cost"]) == (40, False)
+    assert (cost["recipients"], cost["cost"], cost["suppressed"]) == (600, True, 60)
+    assert cost["db_bytes"] < campaign_scale.DB_TARGET_BYTES

@@ -13,6 +13,7 @@ from __future__ import annotations
 from ._channels import SMS, VK, Channel, ChannelContent, Viber, WhatsApp
 from ._errors import (
     CascadeAuthError,
+    CascadeBudgetExceeded,
     CascadeDuplicateRequestError,
     CascadeError,
     CascadeGatewayError,
@@ -37,6 +38,7 @@ __all__ = [
     "BaseTarget",
     "BearerToken",
     "CascadeAuthError",
+    "CascadeBudgetExceeded",
     "CascadeDuplicateRequestError",
     "CascadeError",
     "CascadeGatewayError",

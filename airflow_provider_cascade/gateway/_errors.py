@@ -9,6 +9,7 @@ from .defaults import REPEAT_WINDOW
 
 __all__ = [
     "CascadeAuthError",
+    "CascadeBudgetExceeded",
     "CascadeDuplicateRequestError",
     "CascadeError",
     "CascadeGatewayError",
@@ -124,3 +125,17 @@ class CascadeUndelivered(CascadeError):
         self.ids = list(ids)
         self.count = len(ids) if count is None else count
         super().__init__(f"{self.count} message(s) not delivered, e.g. {self.ids[:5]}")
+
+
+class CascadeBudgetExceeded(CascadeError):
+    """The campaign's estimated cost is over its ``max_cost``: nothing was sent."""
+
+    def __init__(self, estimate: Any, max_cost: Any, basis: str, counts: str) -> None:
+        self.estimate = estimate
+        self.max_cost = max_cost
+        self.basis = basis
+        self.counts = counts
+        super().__init__(
+            f"estimated cost {estimate} ({basis.replace('_', ' ')}) exceeds max_cost {max_cost}: "
+            f"{counts}; nothing was sent"
+        )

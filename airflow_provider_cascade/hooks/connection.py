@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from ..clients._policy import RetryPolicy
@@ -14,6 +15,8 @@ from ..gateway import (
     Variant,
     defaults,
 )
+from ..gateway._channels import Channel
+from ..gateway._estimate import parse_prices
 from ..gateway.codec import CodecSettings
 
 
@@ -38,6 +41,8 @@ class ConnectionSettings:
     mask_phones: bool = False
     """Show phones as ``79*****0001`` in task logs, XCom summaries and reports (extra
     ``mask_phones``)."""
+    prices: dict[Channel, Decimal] = field(default_factory=dict)
+    """Price per unit for each channel (extra ``prices``), for cost estimates."""
 
 
 def base_url(
@@ -129,6 +134,8 @@ def connection_settings(
     :param extra.mask_phones: show phone numbers as ``79*****0001`` in task logs, XCom
         summaries, ``summary.json`` and error texts (the ledger keeps them whole: it must
         know who was messaged); an operator's or sensor's ``mask_phones`` overrides it.
+    :param extra.prices: price per unit for each channel, for cost estimates and
+        ``max_cost``: ``{"sms": "2.50", "viber": "1.10"}`` (an SMS part, a Viber message).
     """
     token = extra.get("token") or None
     if token:
@@ -160,6 +167,7 @@ def connection_settings(
         retry_limit=_whole(extra, "retry_limit", defaults.RETRY_LIMIT),
         retry_delay=_number(extra, "retry_delay", defaults.RETRY_DELAY, zero=True),
         mask_phones=_flag(extra, "mask_phones"),
+        prices=parse_prices("extra.prices", extra.get("prices")),
     )
 
 

@@ -31,7 +31,8 @@ def check_recipients_file(url: str, encoding: str | None = None) -> int:
 def split_recipients_file(
     url: str, shards: int, destination: str | None = None, encoding: str | None = None
 ) -> list[str]:
-    """Write ``shards`` CSV files (``phone`` and, where given, ``client_id_message``; UTF-8)
+    """Write ``shards`` CSV files (``phone`` and, where given, ``client_id_message`` and
+    ``timezone``; UTF-8)
     and return their URLs, after checking the whole file. A phone always lands in the same
     shard (by a hash of its digits), so repeats of one person stay together and are still
     sent once."""
@@ -47,11 +48,13 @@ def split_recipients_file(
     try:
         writers = [csv.writer(f) for f in files]
         for w in writers:
-            w.writerow(["phone", "client_id_message"])
+            w.writerow(["phone", "client_id_message", "timezone"])
         for row in read_recipients(url, encoding=encoding):
             phone = str(row["phone"]).strip()
             shard = zlib.crc32(phone.encode()) % shards
-            writers[shard].writerow([phone, row.get("client_id_message") or ""])
+            writers[shard].writerow(
+                [phone, row.get("client_id_message") or "", row.get("timezone") or ""]
+            )
     finally:
         for f in files:
             f.close()

@@ -321,6 +321,8 @@ def _recipient_rows(
             header = [h.strip() for h in next(reader, [])]
             at, at_cid = _columns(header, f"{shown} line 1")
             start = reader.line_num + 1
+            names = [h.lstrip("\ufeff").strip().casefold() for h in header]
+            at_tz = names.index("timezone") if "timezone" in names else -1
             for row in reader:
                 n, start = start, reader.line_num + 1
                 phone = row[at].strip() if at < len(row) else ""
@@ -328,6 +330,9 @@ def _recipient_rows(
                     continue
                 cid = row[at_cid].strip() if 0 <= at_cid < len(row) else ""
                 rows.line = n
+                if 0 <= at_tz < len(row) and row[at_tz].strip():  # the send windows' zone
+                    yield {"phone": phone, "client_id_message": cid, "timezone": row[at_tz].strip()}
+                    continue
                 yield {"phone": phone, "client_id_message": cid} if cid else phone
         except csv.Error as exc:  # a field past csv's size limit, a NUL byte, a bad quote
             raise CascadeValidationError(

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from functools import cached_property
 from itertools import chain
 from typing import Any
@@ -16,6 +17,7 @@ from airflow.providers.common.compat.sdk import BaseOperator, Context, conf
 
 from ..gateway import (
     CascadeAuthError,
+    CascadeBudgetExceeded,
     CascadeDuplicateRequestError,
     CascadeSendRejected,
     CascadeValidationError,
@@ -24,8 +26,20 @@ from ..gateway import (
     Variant,
     summarize,
 )
+from ..gateway._estimate import (
+    Estimate,
+    Tally,
+    channel_units,
+    check_basis,
+    check_budget,
+    estimate,
+    parse_max_cost,
+    parse_prices,
+)
+from ..gateway._message import _as_channel
 from ..gateway._privacy import mask_phones_in, shown_phone
 from ..gateway._timefmt import zone
+from ..gateway._windows import SendWindow, Zones, in_windows
 from ..gateway.codec import redact_url
 from ..gateway.defaults import MAX_TRANSIENT_FAILURES, REPEAT_WINDOW
 from ..hooks import _metrics
@@ -46,8 +60,10 @@ from ..ledger import (
 )
 from ..ledger._campaigns import campaign_sent, campaign_started
 from ..ledger._files import file_identity, text_encoding
+from ..ledger._prices import keep_prices, known_prices, observe
 from ..ledger._report import check_report_path
 from ..ledger._sources import Chunk, ClientIds, FileRows
+from ..ledger._suppress import Suppression, suppress_urls
 from ..reporting import (
     CampaignFacts,
     announce,
@@ -78,6 +94,7 @@ SUMMARY_KEY = "send_summary"
 STATE_STORE_KEY = "cascade_ledger"
 INPUT_KEY = "input.json"
 """The input file's identity, in the ledger folder from the first try on."""
+ESTIMATE_KEY = "estimate"
 Feed = Iterable[tuple[int, Message, Iterable[Any]]]
 
 
@@ -110,6 +127,8 @@ def default_retry_policy() -> Any:
                       reason="the gateway refused the credentials"),
             RetryRule(exception=LedgerInputChanged, action=RetryAction.FAIL,
                       reason="the input changed under the send: a retry would find it changed"),
+            RetryRule(exception=CascadeBudgetExceeded, action=RetryAction.FAIL,
+                      reason="over max_cost: a retry would cost the same"),
             RetryRule(exception=CascadeDuplicateRequestError, action=RetryAction.RETRY,
                       retry_delay=timedelta(seconds=REPEAT_WINDOW),
                       reason="the gateway's once-a-minute rule: retry after the window"),
@@ -150,6 +169,21 @@ class _CascadeSendOperator(BaseOperator):
     :param report_path: with ``wait_for_completion``, where to write the delivery report once
         the wait ends (also when it times out): a path or object-storage URL ending in
         ``.csv``, ``.csv.gz``, ``.jsonl`` or ``.parquet``; one row per recipient.
+    :param dry_run: check everything, plan and estimate the cost, send nothing: the estimate
+        is returned (XCom) and written beside the ledger.
+    :param prices: price per unit for each channel (an SMS part, a Viber, WhatsApp or VK
+        message), e.g. ``{"sms": "2.50", "viber": "1.10"}``; channels not named take the
+        connection extra ``prices``, else what earlier campaigns cost.
+    :param max_cost: the most the campaign may cost (a decimal): over it, or when it cannot
+        be known, the task fails with nothing sent and is not retried.
+    :param max_cost_basis: the estimate ``max_cost`` is checked against: ``worst_case``
+        (every channel of the cascade used), ``first_channel`` or ``expected``.
+    :param send_window: local hours a person may be messaged in, e.g. ``("09:00", "21:00")``:
+        a recipient outside them gets ``time_send`` at their window's next opening.
+    :param default_timezone: IANA zone of recipients with no ``timezone`` column; None: the
+        connection's zone.
+    :param suppress_file: CSV (``phone`` column) or JSON Lines of phones never to message, a
+        path or object-storage URL, or a list of them.
     """
 
     ui_color = "#e4f0ff"
@@ -179,6 +213,13 @@ class _CascadeSendOperator(BaseOperator):
         hook_params: dict[str, Any] | None = None,
         mask_phones: bool | None = None,
         report_path: str | None = None,
+        dry_run: bool = False,
+        prices: Mapping[str, Any] | None = None,
+        max_cost: Decimal | str | float | None = None,
+        max_cost_basis: str = "worst_case",
+        send_window: Sequence[str] | None = None,
+        default_timezone: str | None = None,
+        suppress_file: str | Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         if "retry_policy" not in kwargs and (policy := default_retry_policy()) is not None:
@@ -210,6 +251,22 @@ class _CascadeSendOperator(BaseOperator):
             )
         self.report_path = report_path
         self._facts: CampaignFacts | None = None
+        self.dry_run_only = dry_run  # BaseOperator.dry_run is a method
+        self.prices = parse_prices("prices", prices)
+        self.max_cost = parse_max_cost(max_cost)
+        self.max_cost_basis = check_basis(max_cost_basis)
+        self.send_window = SendWindow.parse(send_window)
+        if default_timezone is not None:
+            try:
+                zone(default_timezone)
+            except CascadeValidationError as exc:
+                raise CascadeValidationError("default_timezone", exc.rule) from None
+        self.default_timezone = default_timezone
+        self.suppress_file = suppress_file
+        suppress_urls(suppress_file)
+        self._tally: Tally | None = None
+        self._zones: Zones | None = None
+        self._now = datetime.now(timezone.utc)
 
     @cached_property
     def hook(self) -> CascadeHook:
@@ -231,6 +288,35 @@ class _CascadeSendOperator(BaseOperator):
         if self.mask_phones is not None:
             return bool(self.mask_phones)
         return self.hook.settings.mask_phones
+
+    @cached_property
+    def suppression(self) -> Suppression | None:
+        urls = suppress_urls(self.suppress_file)
+        return Suppression(urls) if urls else None
+
+    def _feed(self, plan: Plan, codec: Any) -> Feed:
+        """The feed as sent: suppressed recipients dropped, the others grouped by the
+        ``time_send`` their send window gives, counted for the estimate in a dry run."""
+        feed = self.feed(plan)
+        if self.suppression is not None:
+            feed = self.suppression.drop(feed)
+        if self.send_window is not None:
+            gateway_zone = zone(codec.settings.timezone)
+            feed = in_windows(
+                feed, self.send_window, gateway_zone=gateway_zone, now=self._now,
+                default_zone=zone(self.default_timezone) if self.default_timezone else gateway_zone,
+                zone_of=lambda: self._zones.last if self._zones is not None else None,
+            )  # fmt: skip
+        if self._tally is not None:
+            feed = self._tally.count(feed)
+        return feed
+
+    def _estimate(self, tally: Tally) -> Estimate:
+        """Prices per channel: this task's, else the connection's, else learned from earlier
+        campaigns; the history's fall-through shares give the expected figure."""
+        known, reach = known_prices(self.ledger or default_root(), self.cascade_conn_id,
+                                    self.hook.settings.prices, self.prices)  # fmt: skip
+        return estimate(tally, known, reach)
 
     # -- the send -----------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
@@ -255,10 +341,12 @@ class _CascadeSendOperator(BaseOperator):
         identity = file_identity(url) if url is not None else None
 
         def chunks() -> Iterator[Chunk]:
-            return plan.chunks(self._checked(self.feed(plan), codec, identity))
+            return plan.chunks(self._checked(self._feed(plan, codec), codec, identity))
 
+        self._now = datetime.now(timezone.utc)  # one clock for the plan and the send
         dry = replace(plan, derive_ids=False, check_ids=True, repeats_skipped=0, samples=[],
                       given_ids=ClientIds())  # fmt: skip
+        self._tally = tally = Tally()
         try:
             planned, requests = self._dry_run(dry, codec, identity)
         except CascadeValidationError as exc:
@@ -267,8 +355,20 @@ class _CascadeSendOperator(BaseOperator):
             raise CascadeValidationError(
                 exc.field, mask_phones_in(exc.rule), exc.message_index
             ) from None
+        finally:
+            self._tally = None
+        tally.complete(planned)
+        found = self._estimate(tally)
+        self.log.info("Cascade estimate: %s", found.line())
+        if self.suppression is not None:
+            self.log.info("Cascade: %s", self._suppressed_line())
+        if self.dry_run_only:
+            return self._dry_report(context, found, planned, requests)
+        check_budget(found, self.max_cost, self.max_cost_basis)
         ledger = self._open_ledger(context, planned)
         self._same_input(ledger, identity)
+        ledger.write_json("estimate.json", found.to_json())
+        context["ti"].xcom_push(key=ESTIMATE_KEY, value=found.to_json())
         self.log.info("Cascade send: %s", self._describe(planned, requests, variant, ledger))
         ti = context["ti"]
         sender = LedgerSender(
@@ -297,6 +397,30 @@ class _CascadeSendOperator(BaseOperator):
             )  # fmt: skip
         self._checkpoint(context, ledger, "sent", totals)
         return self.report(context, ledger, totals)
+
+    def _suppressed_line(self) -> str:
+        s = self.suppression
+        assert s is not None
+        sample = f", e.g. {', '.join(s.sample)}" if s.sample else ""
+        return (f"{s.suppressed:,} recipients suppressed by {len(s):,} phones in "
+                f"{', '.join(s.urls)}{sample}")  # fmt: skip
+
+    def _dry_report(
+        self, context: Context, found: Estimate, planned: int, requests: int
+    ) -> dict[str, Any]:
+        """A dry run's outcome: the estimate and the plan, beside the ledger and in XCom."""
+        suppressed = self.suppression.summary() if self.suppression is not None else {}
+        value = {**found.to_json(), "dry_run": True, "planned_recipients": planned,
+                 "requests": requests, **suppressed}  # fmt: skip
+        ti = context["ti"]
+        ledger = Ledger(self._ledger_url(context))
+        ledger.root.mkdir(parents=True, exist_ok=True)
+        ledger.write_json("estimate.json", value)
+        value["estimate_file"] = f"{ledger.url}/estimate.json"
+        self.log.info("Cascade dry run: nothing sent; %s requests planned; estimate in %s",
+                      f"{requests:,}", value["estimate_file"])  # fmt: skip
+        ti.xcom_push(key=ESTIMATE_KEY, value=value)
+        return value
 
     def on_kill(self) -> None:
         """Airflow stops this try (a newer one took over, or a user marked it): the send loop
@@ -379,7 +503,7 @@ class _CascadeSendOperator(BaseOperator):
         also encoded with its longest phone (the URL must hold it). Returns (recipients,
         requests); with a plain file of phones, repeats are still among the recipients (the
         send skips them and says how many)."""
-        chunks = dry.chunks(self._checked(self.feed(dry), codec, identity))
+        chunks = dry.chunks(self._checked(self._feed(dry, codec), codec, identity))
         # over GET a request's room depends on its longest phone: each share is looked at
         counted = self.count_plain() if codec.variant is not Variant.GET else None
         if counted is not None:
@@ -437,14 +561,9 @@ class _CascadeSendOperator(BaseOperator):
         """Where this task instance's ledger is (the state store's place first)."""
         store = context.get("task_state_store") if self.durable else None
         saved = store.get(STATE_STORE_KEY, None) if store is not None else None
-        ti = context["ti"]
         url = saved.get("url") if isinstance(saved, dict) else None
         if not url:
-            map_index = getattr(ti, "map_index", None)
-            url = task_folder(
-                self.ledger or default_root(), ti.dag_id, ti.run_id, ti.task_id,
-                -1 if map_index is None else int(map_index),
-            )  # fmt: skip
+            url = self._ledger_url(context)
         if self.returns_reference and redact_url(str(url)) != str(url):
             raise CascadeValidationError(
                 "ledger",
@@ -453,6 +572,15 @@ class _CascadeSendOperator(BaseOperator):
                 "connection instead (s3://<conn_id>@bucket/path)",
             )
         return Ledger(str(url))
+
+    def _ledger_url(self, context: Context) -> str:
+        """This task instance's folder under the ledger root."""
+        ti = context["ti"]
+        map_index = getattr(ti, "map_index", None)
+        return task_folder(
+            self.ledger or default_root(), ti.dag_id, ti.run_id, ti.task_id,
+            -1 if map_index is None else int(map_index),
+        )  # fmt: skip
 
     def _checkpoint(
         self, context: Context, ledger: Ledger, state: str, totals: Totals | None
@@ -468,9 +596,13 @@ class _CascadeSendOperator(BaseOperator):
     # -- the outcome --------------------------------------------------------------------------
     def report(self, context: Context, ledger: Ledger, totals: Totals) -> Any:
         counts = totals.counts()
+        suppressed = self.suppression.summary() if self.suppression is not None else {}
+        if suppressed:
+            self.log.info("Cascade send: %s", self._suppressed_line())
         sent = {**counts, "untracked_sample": totals.untracked_sample,
                 "id_reused_sample": totals.id_reused_sample,
-                "first_errors": totals.first_errors, "mask_phones": self.masked()}  # fmt: skip
+                "first_errors": totals.first_errors, "mask_phones": self.masked(),
+                **suppressed}  # fmt: skip
         ledger.write_json("summary.json", sent)
         campaign_sent(ledger, sent)
         self.log.info(
@@ -503,6 +635,7 @@ class _CascadeSendOperator(BaseOperator):
                 **counts,
                 "untracked_sample": totals.untracked_sample,
                 "ledger": redact_url(ledger.url),
+                **suppressed,
             },
         )
         _metrics.recipients(counts)
@@ -592,6 +725,8 @@ class _CascadeSendOperator(BaseOperator):
                     total=len(ids),
                 )
         self._waited(context, ledger, state.states, complete=True)
+        keep_prices(self.ledger or default_root(), self.cascade_conn_id,
+                    observe(state.states.values()), self.log)  # fmt: skip
         finish(context, state.states, self.log)
         return ids
 
@@ -604,6 +739,8 @@ class _CascadeSendOperator(BaseOperator):
                 self._waited(context, self._ledger_at(context), states, complete=False)
             raise event_error(event)
         self._waited(context, self._ledger_at(context), states, complete=True)
+        keep_prices(self.ledger or default_root(), self.cascade_conn_id,
+                    observe(states.values()), self.log)  # fmt: skip
         finish(context, states, self.log)
         return list(states)
 
@@ -666,7 +803,7 @@ class CascadeSendMessageOperator(_CascadeSendOperator):
 
     template_fields: Sequence[str] = (
         "messages", "channels", "phones", "recipients_file", "messages_file", "time_send",
-        "name_delivery", "ledger", "report_path",
+        "name_delivery", "ledger", "report_path", "suppress_file",
     )  # fmt: skip
 
     def __init__(
@@ -723,7 +860,8 @@ class CascadeSendMessageOperator(_CascadeSendOperator):
                 )
             return
         if self.recipients_file is not None:
-            items = recipient_items(self.recipients_file, encoding=self.encoding)
+            self._zones = zones = Zones("recipients_file")
+            items = zones.strip(recipient_items(self.recipients_file, encoding=self.encoding))
             rows = plan.recipients(0, items, "recipients_file")
             first = next(rows, None)
             if first is None:
@@ -745,8 +883,8 @@ class CascadeSendMessageOperator(_CascadeSendOperator):
             yield index, message, plan.recipients(index, message.recipients, where)
 
     def count_plain(self) -> int | None:
-        if self.recipients_file is None:
-            return None
+        if self.recipients_file is None or self.suppress_file or self.send_window:
+            return None  # every recipient is looked at: suppressed ones, windows
         return count_plain_phones(self.recipients_file, self.encoding)
 
     def lineage_inputs(self) -> list[str]:
@@ -784,6 +922,10 @@ class CascadeSendBaseOperator(_CascadeSendOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if self.suppress_file:
+            raise CascadeValidationError(
+                "suppress_file", "a base's phones are stored at the gateway: use stop_bases"
+            )
         self.bases = bases
         self.stop_bases = stop_bases
         self.channels = channels
@@ -883,6 +1025,14 @@ class CascadeSplitRecipientsOperator(BaseOperator):
         ledger root, per DAG run and task.
     :param encoding: the file's text encoding: UTF-8 (with or without a BOM), or e.g.
         ``cp1251``, ``utf-16``; the shards are written in UTF-8.
+    :param max_cost: the most the whole campaign may cost: checked before any shard is
+        written (needs ``channels``); over it, or when it cannot be known, the task fails
+        and is not retried.
+    :param channels: the cascade the shards will be sent with, for the estimate.
+    :param prices: price per unit for each channel, as on the send operators.
+    :param max_cost_basis: ``worst_case``, ``first_channel`` or ``expected``.
+    :param cascade_conn_id: the ``cascade`` connection whose extra ``prices`` and price
+        history complete ``prices``.
     """
 
     template_fields: Sequence[str] = ("recipients_file", "destination")
@@ -895,17 +1045,33 @@ class CascadeSplitRecipientsOperator(BaseOperator):
         shards: int,
         destination: str | None = None,
         encoding: str = "utf-8",
+        max_cost: Decimal | str | float | None = None,
+        channels: Sequence[Mapping[str, Any] | Any] | Mapping[str, Any] | None = None,
+        prices: Mapping[str, Any] | None = None,
+        max_cost_basis: str = "worst_case",
+        cascade_conn_id: str = CascadeHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
+        if "retry_policy" not in kwargs and (policy := default_retry_policy()) is not None:
+            kwargs["retry_policy"] = policy
         super().__init__(**kwargs)
         text_encoding(encoding)
         self.recipients_file = recipients_file
         self.shards = shards
         self.destination = destination
         self.encoding = encoding
+        self.max_cost = parse_max_cost(max_cost)
+        if self.max_cost is not None and channels is None:
+            raise CascadeValidationError("channels", "max_cost needs the cascade to estimate")
+        self.channels = channels
+        self.prices = parse_prices("prices", prices)
+        self.max_cost_basis = check_basis(max_cost_basis)
+        self.cascade_conn_id = cascade_conn_id
 
     def execute(self, context: Context) -> list[str]:
         ti = context["ti"]
+        if self.max_cost is not None:
+            self._check_budget()
         destination = self.destination or task_folder(
             f"{default_root().rstrip('/')}/shards", ti.dag_id, ti.run_id, ti.task_id, -1
         )
@@ -916,3 +1082,20 @@ class CascadeSplitRecipientsOperator(BaseOperator):
                       redact_url(self.recipients_file), len(urls),
                       redact_url(destination))  # fmt: skip
         return urls
+
+    def _check_budget(self) -> None:
+        """The whole campaign against ``max_cost``, before any shard exists: each recipient
+        once per row (a repeat, sent once, is counted as often as listed: the cap errs high)."""
+        items = [self.channels] if isinstance(self.channels, Mapping) else list(self.channels or ())
+        units = channel_units([_as_channel(c) for c in items])
+        counted = count_plain_phones(self.recipients_file, self.encoding)
+        if counted is None:
+            counted = sum(1 for _ in recipient_items(self.recipients_file, encoding=self.encoding))
+        tally = Tally(messages=1)
+        tally.add(0, counted, units)
+        known, reach = known_prices(default_root(), self.cascade_conn_id,
+                                    CascadeHook(self.cascade_conn_id).settings.prices,
+                                    self.prices)  # fmt: skip
+        found = estimate(tally, known, reach)
+        self.log.info("Cascade estimate: %s", found.line())
+        check_budget(found, self.max_cost, self.max_cost_basis)

@@ -19,7 +19,8 @@ from airflow.providers.common.compat.sdk import (
 from ..gateway import CascadeValidationError, comma_list
 from ..gateway.defaults import MAX_TRANSIENT_FAILURES, POLL_INTERVAL
 from ..hooks.cascade import CascadeHook
-from ..ledger import is_reference
+from ..ledger import default_root, is_reference
+from ..ledger._prices import keep_prices, observe, observe_ledgers, root_of
 from ..ledger._report import SendInfo, check_report_path
 from ..reporting import (
     CampaignFacts,
@@ -178,6 +179,7 @@ class CascadeMessageStateSensor(BaseSensorOperator):
             return PokeReturnValue(is_done=True, xcom_value=finish(context, {}, self.log))
         if poll(self.hook, wait, self.log):
             self._ended(context, wait, complete=True)
+            self._keep_prices(wait)
             value = wait.finish(context, self.log, fail_on_undelivered=self.fail_on_undelivered)
             return PokeReturnValue(is_done=True, xcom_value=value)
         return False
@@ -221,12 +223,23 @@ class CascadeMessageStateSensor(BaseSensorOperator):
             raise event_error(event)
         wait = self._after_event(event)
         self._ended(context, wait, complete=True)
+        self._keep_prices(wait)
         value: dict[str, Any] = wait.finish(
             context, self.log, fail_on_undelivered=self.fail_on_undelivered
         )
         return value
 
     # -- after the wait: report, asset events, lineage, metrics ------------------------------
+    def _keep_prices(self, wait: Wait) -> None:
+        """What this campaign's messages cost per channel, into the connection's price history
+        (estimates of later campaigns learn from it)."""
+        if isinstance(wait, LedgerWait):
+            keep_prices(root_of(wait.urls[0]), self.cascade_conn_id,
+                        observe_ledgers(wait.watches), self.log)  # fmt: skip
+        elif isinstance(wait, StatusWait):
+            keep_prices(default_root(), self.cascade_conn_id, observe(wait.states.values()),
+                        self.log)  # fmt: skip
+
     def _after_event(self, event: dict[str, Any]) -> Wait:
         """The wait as the trigger's event leaves it (ledger states are beside the ledgers)."""
         if event.get("ledgers"):

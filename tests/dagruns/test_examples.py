@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_cascade.testing.dagruns import run_dag, xcom
+from airflow_provider_cascade.testing.dagruns import answering_approvals, run_dag, xcom
 from airflow_provider_cascade.testing.emulator import CascadeEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +38,8 @@ def test_example_runs(
     airflow_home: Path, cascade_conn: str, cascade_gateway: CascadeEmulator, dag_id: str
 ) -> None:
     cascade_gateway.load_bases(ROOT / "example_dags" / "bases.json")
-    run = run_dag(f"{dag_id}.py", dag_id)
+    with answering_approvals("Approve"):  # an example may ask a person to approve
+        run = run_dag(f"{dag_id}.py", dag_id)
     assert str(run.state) == "success"
     assert cascade_gateway.counters["recipients_accepted"] > 0
     if dag_id == "example_cascade_base_campaign":
