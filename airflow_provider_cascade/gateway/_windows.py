@@ -95,8 +95,10 @@ class Zones:
     checked, remembered for the recipient that item becomes (the plan checks items one at a
     time, so the last item read is the recipient just yielded)."""
 
-    def __init__(self, where: str) -> None:
+    def __init__(self, where: str, locate: Callable[[], str] | None = None) -> None:
         self.where = where
+        self.locate = locate
+        """Where the current item is (a file and its line), for errors; else ``item N``."""
         self.last: ZoneInfo | None = None
         self._known: dict[str, ZoneInfo] = {}
 
@@ -118,8 +120,9 @@ class Zones:
             try:
                 found = self._known[name] = zone(name)
             except CascadeValidationError as exc:
+                at = self.locate() if self.locate is not None else f"item {n}"
                 raise CascadeValidationError(
-                    f"{self.where}.timezone", f"item {n}: {exc.rule}"
+                    f"{self.where}.timezone", f"{at}: {exc.rule}"
                 ) from None
         return found
 

@@ -7,6 +7,7 @@ import csv
 import zlib
 
 from ..gateway import CascadeValidationError
+from ..gateway._windows import Zones
 from ..gateway.codec import redact_url
 from ._files import file_identity
 from ._send import LedgerInputChanged
@@ -20,8 +21,9 @@ def check_recipients_file(url: str, encoding: str | None = None) -> int:
     (a shard's send would name a line of the shard, after other shards were sent). Returns
     how many rows it read."""
     plan = Plan(("split",), 1000, derive_ids=False, check_ids=True)
-    count = sum(1 for _ in plan.recipients(0, recipient_items(url, encoding=encoding),
-                                           "recipients_file"))  # fmt: skip
+    items = recipient_items(url, encoding=encoding)
+    items.items = Zones("recipients_file", items.where).strip(items.items)  # zones are checked too
+    count = sum(1 for _ in plan.recipients(0, items, "recipients_file"))
     plan.check_client_ids()
     if not count:
         raise CascadeValidationError("recipients_file", f"{redact_url(url)}: holds no recipients")

@@ -860,8 +860,9 @@ class CascadeSendMessageOperator(_CascadeSendOperator):
                 )
             return
         if self.recipients_file is not None:
-            self._zones = zones = Zones("recipients_file")
-            items = zones.strip(recipient_items(self.recipients_file, encoding=self.encoding))
+            items = recipient_items(self.recipients_file, encoding=self.encoding)
+            self._zones = zones = Zones("recipients_file", items.where)
+            items.items = zones.strip(items.items)
             rows = plan.recipients(0, items, "recipients_file")
             first = next(rows, None)
             if first is None:

@@ -178,9 +178,9 @@ def test_the_split_operator_names_the_original_file_and_reads_its_encoding(
                                         destination=str(tmp_path / "out"), encoding="cp1251")  # fmt: skip
     urls: list[str] = op.execute(context({}))  # type: ignore[arg-type]
     assert sorted(p for u in urls for p in Path(u).read_text().split() if p[0] == "7") == [
-        "79000000001,",
-        "79000000002,",
-    ]
+        "79000000001,,",
+        "79000000002,,",
+    ]  # phone, client_id_message, timezone
     bad = CascadeSplitRecipientsOperator(task_id="s", recipients_file=str(path), shards=2,
                                          destination=str(tmp_path / "out2"))  # fmt: skip
     with pytest.raises(CascadeValidationError, match=r"excel\.csv line 1: does not decode"):
