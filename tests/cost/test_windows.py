@@ -130,7 +130,9 @@ def test_a_bad_zone_names_the_item(
         task_id="t", channels=[{"channel": "sms", "sender": "Shop", "text": "Hi"}],
         recipients_file=str(recipients), send_window=("09:00", "21:00"), ledger=str(tmp_path),
     )  # fmt: skip
-    with pytest.raises(CascadeValidationError, match=r"recipients_file.timezone: .*r\.csv line 3: .*Mars"):
+    with pytest.raises(
+        CascadeValidationError, match=r"recipients_file.timezone: .*r\.csv line 3: .*Mars"
+    ):
         op.execute(context())
     assert cascade_gateway.requests == []
 
