@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote
 
 from ..gateway import CascadeError
+from ..gateway._wire import redact_url
 from ._errors import CascadeLedgerDamaged, CascadeLedgerError, CascadeLedgerMismatch
 from ._records import FORMAT, VERSION, BatchRecord, RecordName, fold, parse_name
 
@@ -81,7 +82,9 @@ def _open_path(url: str) -> Any:
     try:
         path = ObjectStoragePath(url)
     except ValueError as exc:  # a scheme no installed filesystem serves
-        raise LedgerStorageUnavailable(f"cannot open {url}: {exc}") from None
+        raise LedgerStorageUnavailable(
+            f"cannot open {redact_url(url)}: {_clean(exc, url)}"
+        ) from None
     conn_id = path.conn_id
     if conn_id is None:
         return path
@@ -90,16 +93,31 @@ def _open_path(url: str) -> Any:
             BaseHook.get_connection(conn_id)
         except AirflowNotFoundException:
             raise LedgerStorageUnavailable(
-                f"cannot open {url}: connection {conn_id!r} is not defined"
+                f"cannot open {redact_url(url)}: connection {_shown_conn(conn_id)!r} is not defined"
             ) from None
         _FOUND.add(conn_id)
     try:
         path.fs  # noqa: B018  # made (and cached per connection) here, not at first use
     except Exception as exc:  # whatever the provider raises: named, typed, no chain
         raise LedgerStorageUnavailable(
-            f"cannot open {url} through connection {conn_id!r}: {type(exc).__name__}: {exc}"
+            f"cannot open {redact_url(url)} through connection {_shown_conn(conn_id)!r}: "
+            f"{type(exc).__name__}: {_clean(exc, url)}"
         ) from None
     return path
+
+
+def _shown_conn(conn_id: str) -> str:
+    """A URL's user part as the connection id: a password in it (``user:pass@``) hidden."""
+    user, sep, _secret = conn_id.partition(":")
+    return f"{user}:***" if sep else conn_id
+
+
+def _clean(exc: Exception, url: str) -> str:
+    """An error text from a filesystem, without the URL's password, whatever it quoted."""
+    text = str(exc)[:300]
+    userinfo = url.split("://", 1)[-1].split("/", 1)[0].rpartition("@")[0]
+    _user, sep, secret = userinfo.partition(":")
+    return text.replace(secret, "***") if sep and secret else redact_url(text)
 
 
 def _mkdir(path: Any) -> None:

@@ -343,6 +343,7 @@ class _CascadeSendOperator(BaseOperator):
         def chunks() -> Iterator[Chunk]:
             return plan.chunks(self._checked(self._feed(plan, codec), codec, identity))
 
+        self._ledger_at(context)  # a ledger URL with credentials fails now, before any read
         self._now = datetime.now(timezone.utc)  # one clock for the plan and the send
         dry = replace(plan, derive_ids=False, check_ids=True, repeats_skipped=0, samples=[],
                       given_ids=ClientIds())  # fmt: skip

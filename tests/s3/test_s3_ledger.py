@@ -123,3 +123,11 @@ def test_the_trigger_reports_a_ledger_it_cannot_open_as_an_error_event(moto_s3: 
     payload = asyncio.run(asyncio.wait_for(first_event(), timeout=30))
     assert payload["status"] == "error"
     assert url in str(payload["message"]) and "not defined" in str(payload["message"])
+
+
+def test_a_storage_error_never_shows_the_password_of_a_url(moto_s3: MotoS3) -> None:
+    """``s3://user:password@bucket`` (a password where a connection id belongs): the error
+    names the store, never the password."""
+    with pytest.raises(LedgerStorageUnavailable) as caught:
+        storage_path(f"s3://user:Pa55word@{moto_s3.bucket}/ledger")
+    assert "Pa55word" not in str(caught.value) and moto_s3.bucket in str(caught.value)
