@@ -30,6 +30,8 @@ input and may have been used by anyone's earlier send:
     "already sent", a given client id, on a resend   untracked: this send's lost copy or an
                                                        earlier send's; its id is not taken
     a row with an id_message, whatever its text      accepted (polled; the text kept as a note)
+    a channel id but no id_message                   untracked (perhaps sent and billed on
+                                                       that channel; nothing to poll)
     anything else                                    rejected with the gateway's text
 
 What a failed request says (``failure_fate``): a repeat refusal, a lost answer, a 5xx or an
@@ -64,6 +66,7 @@ ID_USED_EARLIER = (
     "recipient now (give each send its own client ids, or let the provider derive them)"
 )
 NO_ROW = "the answer has no row for this recipient"
+CHANNEL_ID_ONLY = "the gateway gave a channel id but no id_message: perhaps sent, cannot be polled"
 NOT_SENT = "not sent: the try stopped before this request"
 
 _RANK = {Fate.UNSENT: 0, Fate.IN_FLIGHT: 1, Fate.REJECTED: 2, Fate.UNTRACKED: 3}
@@ -99,6 +102,10 @@ def answer_row(answer: SendResult | None, first: bool, own_id: bool) -> Row:
         return Row(Fate.UNTRACKED, None, UNTRACKED_GIVEN_ID, already=True)
     if answer.id_message:
         return Row(Fate.ACCEPTED, answer.id_message, answer.error)
+    if answer.channel_ids:
+        return Row(
+            Fate.UNTRACKED, None, CHANNEL_ID_ONLY + (f": {answer.error}" if answer.error else "")
+        )
     return Row(Fate.REJECTED, None, answer.error or "refused without an error text")
 
 

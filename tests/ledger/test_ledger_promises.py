@@ -132,3 +132,18 @@ def test_the_intent_is_on_disk_before_the_request_leaves(
         feed(Plan(RUN_KEY, 2), phones(5))
     )
     assert totals.accepted == 5 and client.seen == 3
+
+
+def test_a_row_with_a_channel_id_but_no_id_message_is_untracked_not_rejected(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The gateway may have sent (and billed) it on that channel: it is named untracked, never
+    counted as refused, never resent."""
+    hook = make_hook(monkeypatch, gw, "json")
+    (a,) = phones(1)
+    cid = next(iter(Plan(RUN_KEY, 100).recipients(0, [a], "phones"))).client_id_message
+    row = {"client_id_message": cid, "phone": a, "id_sms": "5551", "error": "Ошибка маршрута"}
+    gw.faults.reply_next(json.dumps({"message": [[row]]}).encode(), content_type="application/json")
+    totals = send(hook, Ledger(str(tmp_path)), [a])
+    assert (totals.accepted, totals.rejected, totals.untracked) == (0, 0, 1)
+    assert totals.requests == 1
