@@ -38,6 +38,7 @@ from .gateway import (
     StateSummary,
     summarize,
 )
+from .gateway._privacy import shown_phone
 from .gateway.defaults import MAX_TRANSIENT_FAILURES, PROGRESS_LOG_EVERY, REPEAT_WINDOW
 from .ledger._wait import Progress
 
@@ -504,6 +505,8 @@ class LedgerWait(Wait):
         self.urls = [w.ledger.url for w in self.watches]
         self.progress = Progress()
         self.rounds = 0
+        self.mask_phones = False
+        """Show the untracked sample's phones masked (the task's ``mask_phones``)."""
 
     @property
     def done(self) -> bool:
@@ -588,8 +591,9 @@ def finish_ledgers(
     untracked = wait.progress.untracked
     log.info("Cascade: %s; states and prices per message in %s", final_line(summary),
              ", ".join(wait.states_locations()))  # fmt: skip
+    sample = [shown_phone(p, wait.mask_phones) if p.isdigit() else p
+              for p in wait.progress.untracked_sample]  # fmt: skip
     if untracked:
-        sample = wait.progress.untracked_sample
         log.warning(
             "Cascade: %d recipients are UNTRACKED (sent, or perhaps sent, with no id to poll): "
             "their cost is unknown and not in the price totals, which cover the %d polled "
@@ -603,7 +607,7 @@ def finish_ledgers(
         "price_totals": summary.totals(),
         "price_totals_cover": f"the {summary.total} polled messages; the cost of "
         f"{untracked} untracked recipients is unknown",
-        "untracked": {"count": untracked, "sample": wait.progress.untracked_sample},
+        "untracked": {"count": untracked, "sample": sample},
         "states": wait.states_locations(),
     }
     ti = context["ti"]

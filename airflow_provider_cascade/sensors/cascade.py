@@ -169,6 +169,8 @@ class CascadeMessageStateSensor(BaseSensorOperator):
             self._wait = (
                 LedgerWait(refs, settings) if refs else StatusWait(self.message_ids(), settings)
             )
+            if isinstance(self._wait, LedgerWait):
+                self._wait.mask_phones = masking_on(self.hook)
         return self._wait
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
@@ -243,7 +245,9 @@ class CascadeMessageStateSensor(BaseSensorOperator):
     def _after_event(self, event: dict[str, Any]) -> Wait:
         """The wait as the trigger's event leaves it (ledger states are beside the ledgers)."""
         if event.get("ledgers"):
-            return ledger_wait_after_event(event)
+            done = ledger_wait_after_event(event)
+            done.mask_phones = masking_on(self.hook)
+            return done
         wait = StatusWait(self.message_ids(), WaitSettings())
         wait.states.update(states_from_event(event))
         return wait

@@ -512,3 +512,29 @@ def test_the_wait_names_the_untracked_and_says_their_cost_is_unknown(
     )
     assert any("10 recipients are UNTRACKED" in r.getMessage() and "cost is unknown" in
                r.getMessage() for r in caplog.records)  # fmt: skip
+
+
+def test_the_waits_untracked_sample_is_masked_when_masking_is_on(
+    gw: CascadeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    from airflow_provider_cascade.waiting import LedgerWait, WaitSettings, finish_ledgers
+
+    hook = make_hook(monkeypatch, gw, "get")
+    gw.faults.drop_after_accept_next(1)
+    ledger = Ledger(str(tmp_path))
+    totals = send(hook, ledger, phones(20), per_request=10)
+    wait = LedgerWait([ledger.ref(**totals.counts())], WaitSettings(None, WINDOW, 3))
+    wait.mask_phones = True
+    wait.record_round(wait.watches[0].poll(hook.get_states), time.time())
+
+    class Ti:
+        def xcom_push(self, key: str, value: Any) -> None:
+            pass
+
+    caplog.set_level("INFO")
+    value = finish_ledgers({"ti": Ti()}, wait, log)
+    assert value["untracked"]["count"] == 10
+    full = phones(20)[:10]
+    shown = json.dumps(value) + " ".join(r.getMessage() for r in caplog.records)
+    assert not any(p in shown for p in full) and "*****" in shown
