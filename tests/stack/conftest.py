@@ -127,23 +127,33 @@ def start_stack(
             full_env[key] = value
     full_env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
     log = home / "standalone.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([f"{bindir}/airflow", "standalone"], env=full_env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     stack = Stack(f"http://127.0.0.1:{port}", home, emulator, log)
+    with airflow_process([f"{bindir}/airflow", "standalone"], full_env, log, stack.url):
+        yield stack
+
+
+@contextmanager
+def airflow_process(
+    command: list[str], env: Mapping[str, str], log: Path, url: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """An Airflow server process (its output in ``log``), up once ``url`` answers its health
+    check, and stopped (its whole process group) however the tests end."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, env=dict(env), stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # fmt: skip
     try:
         deadline = time.monotonic() + 240
         while True:
             try:
-                stack.api("GET", "/api/v2/monitor/health")
+                urllib.request.urlopen(url + "/api/v2/monitor/health", timeout=5).read()
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(
-                        f"airflow standalone did not start:\n{log.read_text()[-3000:]}"
+                        f"{' '.join(command[-1:])} did not start:\n{log.read_text()[-3000:]}"
                     ) from None
                 time.sleep(1)
-        yield stack
+        yield proc
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.stack.conftest import free_port
+from tests.stack.conftest import airflow_process, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 USERS = {"viewer": "viewer", "outsider": "viewer"}
@@ -97,27 +94,6 @@ def api_server(airflow_db: Path, ledger_root: Path) -> Iterator[ApiServer]:
     }
     env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
     log = airflow_db / f"api-server-{port}.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([f"{bindir}/airflow", "api-server"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     server = ApiServer(f"http://127.0.0.1:{port}", airflow_db, ledger_root, log)
-    try:
-        deadline = time.monotonic() + 240
-        while True:
-            try:
-                urllib.request.urlopen(server.url + "/api/v2/monitor/health", timeout=5).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"airflow api-server did not start:\n{log.read_text()[-3000:]}"
-                    ) from None
-                time.sleep(1)
+    with airflow_process([f"{bindir}/airflow", "api-server"], env, log, server.url):
         yield server
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
